@@ -1,0 +1,63 @@
+# mlcops — every entry point sets up what it needs on a fresh Debian 12 machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := $(CURDIR)/.venv
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PY_COLORS := 1
+INVENTORY ?= inventory/local
+PYTEST_ARGS ?=
+
+.PHONY: help setup engine image lint test test-unit test-molecule demo bench docs clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP) ## Create the virtualenv with pinned tools
+
+engine: ## Install Docker engine and debootstrap from Debian, start dockerd if needed
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap; }
+	@docker info >/dev/null 2>&1 || { \
+	  (systemctl start docker 2>/dev/null || (setsid nohup dockerd >/var/log/mlcops-dockerd.log 2>&1 &)); \
+	  for _ in $$(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	  echo "dockerd did not start: see /var/log/mlcops-dockerd.log" >&2; exit 1; }
+
+image: setup engine ## Build the local hosts' base image (only when its recipe changed)
+	@mlcops image
+
+lint: setup ## ansible-lint (production), yamllint, ruff, mypy --strict
+	yamllint --strict .
+	ansible-lint --profile production
+	ruff check python tests roles molecule
+	ruff format --check python tests roles molecule
+	mypy
+
+test-unit: setup ## Unit tests and input-validation tests (no container)
+	pytest -m 'not slow' $(PYTEST_ARGS)
+
+test: setup image lint ## Everything CI runs: lint, unit, input validation, molecule
+	pytest $(PYTEST_ARGS)
+
+demo: image ## Bring up linux-runner-1, provision it, print what is installed
+	mlcops up -i $(INVENTORY)
+	ansible-playbook -i $(INVENTORY) playbooks/linux_runner.yml
+
+bench: image ## Cold vs re-run provisioning, one host vs four (ratios)
+	python tests/bench/bench_provision.py
+
+docs: setup ## Regenerate the role READMEs' variable tables from the argument specs
+	python tests/tools/role_docs.py --write
+
+clean: ## Remove the local hosts
+	-mlcops down --all

@@ -1,0 +1,7 @@
+"""Allow ``python -m mlcops``."""
+
+import sys
+
+from mlcops.cli import main
+
+sys.exit(main())

@@ -1,0 +1,2 @@
+def test_zstd(host):
+    assert host.run("zstd --version").rc == 0

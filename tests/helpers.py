@@ -1,0 +1,96 @@
+"""Shared helpers of the test suite: running plays and roles the way users do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class PlayResult:
+    """What ansible-playbook returned."""
+
+    rc: int
+    output: str
+
+    def failed_line(self) -> str:
+        """Return the output lines of failed tasks, joined, for assertions on messages."""
+        return "\n".join(line for line in self.output.splitlines() if "fatal:" in line or "msg" in line)
+
+
+def ansible_env(**extra: str) -> dict[str, str]:
+    """Return the environment for ansible-playbook run from the project."""
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"),
+        ANSIBLE_ROLES_PATH=str(PROJECT / "roles"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+    )
+    env.update(extra)
+    return env
+
+
+def run_role_locally(
+    tmp_path: Path,
+    role: str,
+    role_vars: dict[str, Any],
+    *,
+    facts: dict[str, Any] | None = None,
+    check: bool = True,
+) -> PlayResult:
+    """Run one role against localhost in check mode, for input-validation tests.
+
+    Bad input must be refused by the argument spec or the pre-flight before any task can
+    change anything; check mode is a second guard so that a regression cannot change this
+    machine. ``facts`` are set before the role runs, to pose as another distribution.
+    """
+    play = [
+        {
+            "name": f"Exercise role {role}",
+            "hosts": "all",
+            "gather_facts": True,
+            "pre_tasks": [
+                {
+                    "name": "Pose as another host",
+                    "ansible.builtin.set_fact": {**facts, "cacheable": True},
+                }
+            ]
+            if facts
+            else [],
+            "roles": [{"role": role, **role_vars}],
+        }
+    ]
+    playbook = tmp_path / f"play-{role}.yml"
+    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+    cmd = [
+        "ansible-playbook",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        str(playbook),
+    ]
+    if check:
+        cmd.append("--check")
+    proc = subprocess.run(
+        cmd, cwd=PROJECT, env=ansible_env(), capture_output=True, text=True, check=False
+    )
+    return PlayResult(proc.returncode, proc.stdout + proc.stderr)
+
+
+def dedent(text: str) -> str:
+    """Dedent a YAML snippet written inline in a test."""
+    return textwrap.dedent(text).lstrip()
