@@ -57,7 +57,7 @@ bench: image ## Cold vs re-run provisioning, one host vs four (ratios)
 	python tests/bench/bench_provision.py
 
 docs: setup ## Regenerate the role READMEs' variable tables from the argument specs
-	python tests/tools/role_docs.py --write
+	python -m mlcops.roledocs --write
 
 clean: ## Remove the local hosts
 	-mlcops down --all
