@@ -42,6 +42,9 @@ lint: setup ## ansible-lint (production), yamllint, ruff, mypy --strict
 	ruff check python tests roles molecule
 	ruff format --check python tests roles molecule
 	mypy
+	actionlint
+	zizmor --offline --quiet .github/workflows
+	python -m mlcops.roledocs --check
 
 test-unit: setup ## Unit tests and input-validation tests (no container)
 	pytest -m 'not slow' $(PYTEST_ARGS)

@@ -22,10 +22,6 @@ class PlayResult:
     rc: int
     output: str
 
-    def failed_line(self) -> str:
-        """Return the output lines of failed tasks, joined, for assertions on messages."""
-        return "\n".join(line for line in self.output.splitlines() if "fatal:" in line or "msg" in line)
-
 
 def ansible_env(**extra: str) -> dict[str, str]:
     """Return the environment for ansible-playbook run from the project."""

@@ -50,7 +50,8 @@ def test_molecule_scenario(molecule_yml: Path) -> None:
 def test_every_role_has_a_default_scenario() -> None:
     """A role without a molecule scenario is a role nobody has seen converge."""
     roles = sorted(p.name for p in (PROJECT / "roles").iterdir() if p.is_dir())
-    missing = [r for r in roles if not (PROJECT / "roles" / r / "molecule/default/molecule.yml").is_file()]
+    scenario = "molecule/default/molecule.yml"
+    missing = [r for r in roles if not (PROJECT / "roles" / r / scenario).is_file()]
     windows_only = {"windows_toolchain"}
     assert [r for r in missing if r not in windows_only] == []
     assert os.path.isfile(PROJECT / ".config/molecule/config.yml")

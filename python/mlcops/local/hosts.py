@@ -48,7 +48,7 @@ def base_image_tag() -> str:
     return f"{BASE_IMAGE_REPO}:{digest}"
 
 
-def _client() -> docker.DockerClient:
+def _client() -> Any:
     try:
         client = docker.from_env()
         client.ping()
@@ -67,9 +67,7 @@ def ensure_base_image(*, mirror: str | None = None) -> str:
     """
     client = _client()
     tag = base_image_tag()
-    try:
-        image = client.images.get(tag)
-    except docker.errors.ImageNotFound:
+    if not client.images.list(name=tag):
         with resources.as_file(resources.files("mlcops.local").joinpath("base-image.sh")) as path:
             cmd = ["bash", str(path), tag]
             if mirror:
@@ -78,7 +76,7 @@ def ensure_base_image(*, mirror: str | None = None) -> str:
         if result.returncode != 0:
             tail = "\n".join(result.stderr.strip().splitlines()[-5:])
             raise MlcopsError(f"building the base image {tag} failed:\n{tail}")
-        image = client.images.get(tag)
+    image = client.images.get(tag)
     image.tag(BASE_IMAGE_REPO, "current")
     return tag
 
@@ -104,7 +102,7 @@ def _wait_booted(container: Any, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     state = ""
     while time.monotonic() < deadline:
-        code, output = container.exec_run(["systemctl", "is-system-running"])
+        _code, output = container.exec_run(["systemctl", "is-system-running"])
         state = output.decode().strip()
         if state in ("running", "degraded"):
             return
@@ -117,7 +115,7 @@ def up(hosts: list[LocalHost], *, image: str | None = None) -> list[str]:
     client = _client()
     image = image or ensure_base_image()
     cgroup_v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
-    started = []
+    started: list[str] = []
     try:
         for host in hosts:
             _start(client, host, image, cgroup_v2=cgroup_v2, started=started)
@@ -129,7 +127,7 @@ def up(hosts: list[LocalHost], *, image: str | None = None) -> list[str]:
 
 
 def _start(
-    client: docker.DockerClient,
+    client: Any,
     host: LocalHost,
     image: str,
     *,
@@ -146,7 +144,7 @@ def _start(
             hostname=host.name,
             detach=True,
             network_mode="host",
-            tmpfs={"/run": "", "/run/lock": "", "/tmp": "exec"},
+            tmpfs={"/run": "", "/run/lock": "", "/tmp": "exec"},  # noqa: S108 (in the container)
             volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
             cgroupns="private" if cgroup_v2 else "host",
             labels={LABEL_HOST: host.name},
@@ -157,6 +155,7 @@ def _start(
     if container.status != "running":
         container.start()
         started.append(host.name)
+
 
 def down(hosts: list[LocalHost] | None = None) -> list[str]:
     """Remove the containers of the given hosts (all mlcops hosts when None)."""
@@ -173,4 +172,3 @@ def down(hosts: list[LocalHost] | None = None) -> list[str]:
     for container in containers:
         container.remove(force=True)
     return [str(c.labels.get(LABEL_HOST, c.name)) for c in containers]
-
