@@ -57,6 +57,12 @@ def test_templates_say_they_are_managed(role: Path) -> None:
 @pytest.mark.parametrize("role", ROLES, ids=[r.name for r in ROLES])
 def test_role_has_preflight_and_scenario(role: Path) -> None:
     """Pre-flight runs first, and a molecule scenario shows the role converging."""
-    main = (role / "tasks/main.yml").read_text()
-    assert "preflight.yml" in main.split("\n- name:", 2)[1], "preflight must be the first task"
+    tasks = yaml.safe_load((role / "tasks/main.yml").read_text())
+    includes = [
+        str(t.get("ansible.builtin.include_tasks") or t.get("ansible.builtin.import_tasks"))
+        for t in tasks
+        if {"ansible.builtin.include_tasks", "ansible.builtin.import_tasks"} & t.keys()
+    ]
+    assert includes, "tasks/main.yml should dispatch to task files"
+    assert "preflight" in includes[0], "the pre-flight must be the first task file included"
     assert (role / "molecule/default/molecule.yml").is_file()
