@@ -10,6 +10,7 @@ Run ``python -m mlcops.roledocs --write`` (``make docs``) after changing a spec;
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -24,10 +25,7 @@ END = "<!-- END ARGUMENT SPEC -->"
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, str):
-        text = value if value else '""'
-    else:
-        text = yaml.safe_dump(value, default_flow_style=True).strip()
+    text = (value or '""') if isinstance(value, str) else json.dumps(value)
     return text.replace("|", "\\|").replace("\n", " ")
 
 
