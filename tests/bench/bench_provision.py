@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+RECAP = re.compile(
+    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
+)
 
 
 def write_inventory(directory: Path, hosts: list[str]) -> Path:
@@ -37,7 +39,9 @@ def write_inventory(directory: Path, hosts: list[str]) -> Path:
     }
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hosts.yml").write_text(json.dumps(inventory))
-    shutil.copytree(PROJECT / "inventory/local/group_vars", directory / "group_vars", dirs_exist_ok=True)
+    shutil.copytree(
+        PROJECT / "inventory/local/group_vars", directory / "group_vars", dirs_exist_ok=True
+    )
     return directory
 
 
