@@ -7,7 +7,8 @@ import pytest
 KERNEL = r"""
 set -e
 d=$(mktemp -d) && cd $d
-printf '%s\n' '__global__ void add(float *a, const float *b) { a[threadIdx.x] += b[threadIdx.x]; }' > k.cu
+printf '%s\n' '__global__ void add(float *a, const float *b) {' \
+  '  a[threadIdx.x] += b[threadIdx.x];' '}' > k.cu
 nvcc -arch=sm_80 -c k.cu -o k.o
 test -s k.o
 """
