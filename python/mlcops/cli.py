@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import urllib.parse
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from mlcops import __version__
+from mlcops import github as gh
 from mlcops.errors import MlcopsError, UsageError
 from mlcops.local import hosts as local_hosts
 
@@ -71,6 +75,59 @@ def _cmd_down(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _github_client(api_url: str, *, insecure: bool) -> gh.GitHubClient:
+    """Build a client from the environment's credentials (never from the command line)."""
+    if urllib.parse.urlsplit(api_url).scheme == "http" and not insecure:
+        raise UsageError(f"--api-url {api_url} is plain http: use https or pass --insecure")
+    env = os.environ
+    token = env.get("GITHUB_TOKEN") or None
+    app_id = env.get("GITHUB_APP_ID") or None
+    key = env.get("GITHUB_APP_PRIVATE_KEY") or None
+    key_file = env.get("GITHUB_APP_PRIVATE_KEY_FILE") or None
+    installation = env.get("GITHUB_APP_INSTALLATION_ID") or None
+    if token and app_id:
+        raise UsageError("both GITHUB_TOKEN and GITHUB_APP_ID are set: unset one of them")
+    if not token and not app_id:
+        raise UsageError(
+            "no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID with "
+            "GITHUB_APP_PRIVATE_KEY (PEM text) or GITHUB_APP_PRIVATE_KEY_FILE"
+        )
+    if app_id and not key:
+        if not key_file:
+            raise UsageError(
+                "GITHUB_APP_ID needs GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE"
+            )
+        try:
+            key = Path(key_file).read_text()
+        except OSError as exc:
+            raise UsageError(f"GITHUB_APP_PRIVATE_KEY_FILE {key_file}: {exc.strerror}") from None
+    if installation is not None and not installation.isdigit():
+        raise UsageError(f"GITHUB_APP_INSTALLATION_ID {installation!r} is not a number")
+    return gh.GitHubClient(
+        api_url,
+        token=token,
+        app_id=app_id,
+        app_private_key=key if app_id else None,
+        app_installation_id=int(installation) if installation else None,
+        insecure=insecure,
+    )
+
+
+def _cmd_runners_list(args: argparse.Namespace) -> int:
+    scope = gh.Scope.parse(repo=args.repo, org=args.org, enterprise=args.enterprise)
+    runners = _github_client(args.api_url, insecure=args.insecure).runners(scope)
+    if args.json:
+        print(json.dumps([asdict(r) for r in runners], indent=2))
+        return EXIT_OK
+    rows = [("NAME", "STATUS", "BUSY", "LABELS")]
+    rows += [(r.name, r.status, "yes" if r.busy else "no", ",".join(r.labels)) for r in runners]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        padded = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*padded, row[3]]))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="mlcops", description=__doc__)
@@ -100,6 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
     with_inventory(p_down)
     p_down.add_argument("--all", action="store_true", help="every mlcops container host")
     p_down.set_defaults(func=_cmd_down)
+
+    p_runners = sub.add_parser("runners", help="GitHub self-hosted runners")
+    runners_sub = p_runners.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p_list = runners_sub.add_parser(
+        "list",
+        help="list the runners of a repository, organization or enterprise",
+        description="Credentials come from the environment: GITHUB_TOKEN, or GITHUB_APP_ID "
+        "with GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE "
+        "(and optionally GITHUB_APP_INSTALLATION_ID).",
+    )
+    where = p_list.add_mutually_exclusive_group(required=True)
+    where.add_argument("--repo", metavar="OWNER/REPO", help="a repository's runners")
+    where.add_argument("--org", metavar="ORG", help="an organization's runners")
+    where.add_argument("--enterprise", metavar="ENT", help="an enterprise's runners")
+    p_list.add_argument(
+        "--api-url",
+        default=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
+        help="GitHub API base (default: $GITHUB_API_URL or https://api.github.com)",
+    )
+    p_list.add_argument(
+        "--insecure", action="store_true", help="allow http:// and skip TLS verification"
+    )
+    p_list.add_argument("--json", action="store_true", help="print a JSON list")
+    p_list.set_defaults(func=_cmd_runners_list)
     return parser
 
 
