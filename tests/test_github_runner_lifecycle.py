@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.fakes.github_api import FakeGitHub
+from tests.fakes.github_api import FakeGitHub, build_runner_tarball
 from tests.helpers import PROJECT, ansible_env
 
 pytestmark = pytest.mark.slow
@@ -27,6 +29,16 @@ pytestmark = pytest.mark.slow
 TOKEN = "mlcops-lifecycle-pat"
 REPO = "mlc-ai/mlc-llm"
 SCOPE = f"repos/{REPO}"
+APP_ID = "424242"
+APP_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+APP_KEY_PEM = APP_KEY.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+).decode()
+APP_PUBLIC_PEM = (
+    APP_KEY.public_key()
+    .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    .decode()
+)
 RECAP = re.compile(
     r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
 )
@@ -53,7 +65,10 @@ class Host:
         subprocess.run(cmd, check=True, cwd=PROJECT, capture_output=True)
 
     def play(
-        self, playbook: str = "playbooks/github_runner.yml", **overrides: Any
+        self,
+        playbook: str = "playbooks/github_runner.yml",
+        env: dict[str, str] | None = None,
+        **overrides: Any,
     ) -> tuple[int, int, str]:
         """Run a playbook with the fake's settings; return rc, changed count and the output."""
         extra = {
@@ -68,7 +83,7 @@ class Host:
         proc = subprocess.run(
             ["ansible-playbook", "-i", str(self.inventory), playbook, "-e", json.dumps(extra)],
             cwd=PROJECT,
-            env=ansible_env(GITHUB_TOKEN=TOKEN),
+            env=ansible_env(**(env or {"GITHUB_TOKEN": TOKEN})),
             capture_output=True,
             text=True,
             check=False,
@@ -90,7 +105,7 @@ class Host:
 @pytest.fixture
 def fake() -> Iterator[FakeGitHub]:
     """A fake GitHub API on 127.0.0.1 (the container hosts share the host's network)."""
-    with FakeGitHub(tokens=(TOKEN,)) as server:
+    with FakeGitHub(tokens=(TOKEN,), app_id=APP_ID, app_public_key_pem=APP_PUBLIC_PEM) as server:
         yield server
 
 
@@ -219,3 +234,28 @@ def test_faults_are_retried_or_fail_cleanly(host: Host, fake: FakeGitHub) -> Non
     tokens = [r[2] for r in fake.requests if r[1].endswith("/registration-token")]
     assert tokens[-3:] == [500, 201, 201], "a 500 retried, then a fresh token after the expired one"
     assert_ok(host.play(github_runner_count=1), changed=0)
+
+
+def test_air_gapped_mirror_with_a_github_app(host: Host, fake: FakeGitHub, tmp_path: Path) -> None:
+    """A controller mirror and a pinned digest: no download at all; a GitHub App, no PAT."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    package, sha256 = build_runner_tarball(mirror, "2.329.0")
+    fake.fail("GET", r"^/_downloads/", 404, count=1000)
+    settings = {
+        "github_runner_count": 1,
+        "github_runner_version": "2.329.0",
+        "github_runner_sha256": sha256,
+        "github_runner_mirror_dir": str(mirror),
+    }
+    app = {"GITHUB_TOKEN": "", "GITHUB_APP_ID": APP_ID, "GITHUB_APP_PRIVATE_KEY": APP_KEY_PEM}
+    assert_ok(host.play(env=app, **settings))
+    assert runners(fake)["gpu"]["status"] == "online"
+    assert not [
+        r for r in fake.requests if r[1].startswith("/_downloads/") or r[1].endswith("/downloads")
+    ]
+    assert any(r[1].endswith("/access_tokens") for r in fake.requests), "the App's token was used"
+    assert (
+        host.run(f"sha256sum /opt/actions-runner/.cache/{package.name}").stdout.split()[0] == sha256
+    )
+    assert_ok(host.play(env=app, **settings), changed=0)
