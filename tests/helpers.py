@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ from typing import Any
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLES = PROJECT / "examples"
 
 
 @dataclass
@@ -90,3 +93,19 @@ def run_role_locally(
 def dedent(text: str) -> str:
     """Dedent a YAML snippet written inline in a test."""
     return textwrap.dedent(text).lstrip()
+
+
+def load_example_publisher() -> Any:
+    """Import examples/publish.py, which builds and serves the example git repositories."""
+    spec = importlib.util.spec_from_file_location("mlcops_example_publish", EXAMPLES / "publish.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
