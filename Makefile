@@ -39,8 +39,8 @@ image: setup engine ## Build the local hosts' base image (only when its recipe c
 lint: setup ## ansible-lint (production), yamllint, ruff, mypy --strict
 	yamllint --strict .
 	ansible-lint --profile production
-	ruff check python tests roles molecule
-	ruff format --check python tests roles molecule
+	ruff check python tests roles molecule examples
+	ruff format --check python tests roles molecule examples
 	mypy
 	actionlint
 	zizmor --offline --quiet .github/workflows
@@ -56,8 +56,9 @@ demo: image ## Bring up linux-runner-1, provision it, print what is installed
 	mlcops up -i $(INVENTORY)
 	ansible-playbook -i $(INVENTORY) playbooks/linux_runner.yml
 
-bench: image ## Cold vs re-run provisioning, one host vs four (ratios)
+bench: image ## Provisioning (re-run/cold, four hosts/one) and pipeline (warm/cold, plays/script) ratios
 	python tests/bench/bench_provision.py
+	python tests/bench/bench_pipeline.py
 
 docs: setup ## Regenerate the role READMEs' variable tables from the argument specs
 	python -m mlcops.roledocs --write

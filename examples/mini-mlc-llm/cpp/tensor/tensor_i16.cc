@@ -1,0 +1,10 @@
+/*!
+ * \file tensor/tensor_i16.cc
+ * \brief Kernels instantiated for int16_t (one translation unit per dtype, as TVM splits its
+ *        generated operators, so a parallel build spreads them over the cores).
+ */
+#include <cstdint>
+
+#include "tensor_impl.h"
+
+MLC_LLM_INSTANTIATE_TENSOR(int16_t)

@@ -1,0 +1,1 @@
+"""Subcommands of the ``mlc_llm`` command line."""
