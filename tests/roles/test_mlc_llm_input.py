@@ -60,7 +60,7 @@ def refused(result: PlayResult, *words: str) -> None:
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        ({"mlc_llm_backends": ["cuda", "tpu"]}, ["mlc_llm_backends", "Got no match for: ['tpu']"]),
+        ({"mlc_llm_backends": ["cuda", "tpu"]}, ["mlc_llm_backends", "Got no match for: tpu"]),
         ({"mlc_llm_ref": "v9.9.9"}, ["mlc_llm_ref=v9.9.9 is not a branch, a tag or a commit"]),
         ({"mlc_llm_repo": "/etc"}, ["mlc_llm_repo=/etc is not a git repository"]),
         ({"mlc_llm_repo": "not a url"}, ["mlc_llm_repo=not a url is not a git URL"]),
