@@ -99,8 +99,11 @@ def load_example_publisher() -> Any:
     """Import examples/publish.py, which builds and serves the example git repositories."""
     spec = importlib.util.spec_from_file_location("mlcops_example_publish", EXAMPLES / "publish.py")
     assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
     return module
 
 

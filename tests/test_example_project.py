@@ -7,33 +7,19 @@ the mlc_llm role does with MLC-LLM.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import venv
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parents[1]
-PUBLISH_PY = PROJECT / "examples" / "publish.py"
+from tests.helpers import free_port, load_example_publisher
 
-
-def _load_publish() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mlcops_example_publish", PUBLISH_PY)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-publish_mod = _load_publish()
+publish_mod = load_example_publisher()
 
 
 def run(
@@ -70,12 +56,6 @@ def expected_version(describe: str) -> str:
         return tag
     distance, sha = rest.split("-")
     return f"{tag}.dev{distance}+{sha}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_publish_and_clone_over_file_url(tmp_path: Path) -> None:
