@@ -27,7 +27,8 @@ RECAP = re.compile(
     r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
 )
 # Where the wheel stage installed the wheel on each host, for a check away from the source.
-VERIFY_PYTHON = "~/mlcops/workspaces/main/results/verify-venv/bin/python"
+WORKSPACES = "/srv/mlcops/workspaces"
+VERIFY_PYTHON = f"{WORKSPACES}/main/results/verify-venv/bin/python"
 HOSTS = {
     "pipe-vulkan": {"runner_toolchains": ["vulkan"], "mlc_llm_backends": ["vulkan"]},
     "pipe-cuda": {
@@ -70,6 +71,7 @@ class Pipeline:
             "mlc_llm_repo": self.repo,
             "mlc_llm_artifacts_dir": str(self.artifacts),
             "mlc_llm_min_disk_gib": 2,
+            "mlc_llm_workspace_root": WORKSPACES,
             "runner_docker": False,
             **extra,
         }
@@ -144,12 +146,14 @@ def test_build_test_wheel_on_vulkan_and_cuda_hosts(pipeline: Pipeline) -> None:
 
 
 def test_rebuild_reuses_checkout_and_ccache(pipeline: Pipeline) -> None:
+    rc, _, out = pipeline.play("build.yml", "pipe-vulkan", mlc_llm_ref="main")
+    assert rc == 0, out[-6000:]
     pipeline.sh("pipe-vulkan", "ccache -z")
     rc, _, out = pipeline.play(
         "build.yml", "pipe-vulkan", mlc_llm_ref="main", mlc_llm_clean_build=True
     )
     assert rc == 0, out[-6000:]
-    assert re.search(r"TASK \[mlc_llm : Fetch and check out.*\]\s*\nskipping", out), (
+    assert re.search(r"TASK \[mlc_llm : Fetch and check out[^\n]*\nskipping", out), (
         "checkout was redone"
     )
     stats = dict(
@@ -158,6 +162,28 @@ def test_rebuild_reuses_checkout_and_ccache(pipeline: Pipeline) -> None:
     )
     hits = int(stats["direct_cache_hit"]) + int(stats["preprocessed_cache_hit"])
     assert hits > 0 and int(stats["cache_miss"]) < hits, stats
+
+
+def test_root_owned_leftovers_are_given_back_to_a_non_root_build_user(pipeline: Pipeline) -> None:
+    """A runner builds as its own user; files an earlier root job left must not block it."""
+    pipeline.sh(
+        "pipe-vulkan",
+        "command -v sudo >/dev/null || (apt-get update -qq && apt-get install -yqq sudo);"
+        " id builder >/dev/null 2>&1 || useradd -m builder;"
+        " echo 'builder ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/builder;"
+        f" mkdir -p {WORKSPACES}/main/src/build && touch {WORKSPACES}/main/src/build/root-leftover",
+    )
+    rc, _, out = pipeline.play(
+        "build.yml",
+        "pipe-vulkan",
+        mlc_llm_ref="main",
+        ansible_user="builder",
+        ansible_become_method="sudo",
+    )
+    assert rc == 0, out[-6000:]
+    assert re.search(r"TASK \[mlc_llm : Give root-owned leftovers[^\n]*\nchanged", out), out[-6000:]
+    owners = pipeline.sh("pipe-vulkan", f"find {WORKSPACES} ! -user builder | head -5")
+    assert owners == ""
 
 
 def test_failing_test_stops_the_pipeline_before_the_wheel(pipeline: Pipeline) -> None:
