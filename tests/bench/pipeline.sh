@@ -30,13 +30,13 @@ libs=$(find build -name 'libtvm_runtime*.so' -o -name 'libmlc_llm*.so')
 (cd "$ws/results" && PYTHONPATH=$ws/src/python "$ws/venv/bin/python" -c 'import mlc_llm')
 (cd "$ws/results" && PYTHONPATH=$ws/src/python "$ws/venv/bin/python" -m mlc_llm chat -h >/dev/null)
 # shellcheck disable=SC2086
-! ldd $libs | grep -q 'not found'
+if ldd $libs | grep -q 'not found'; then exit 1; fi
 PYTHONPATH=$ws/src/python "$ws/venv/bin/python" -m pytest -q -p no:cacheprovider -m unittest \
   --junitxml="$ws/results/junit.xml" tests/python >/dev/null
 "$ws/venv/bin/python" -m pip wheel -q --no-deps -w dist . >/dev/null
-plat=$("$ws/venv/bin/auditwheel" show dist/*.whl | tr -s ' \n' ' ' | sed -n 's/.*platform tag: "\([^"]*\)".*/\1/p')
-"$ws/venv/bin/auditwheel" repair -q --plat "$plat" -w "$ws/results/wheelhouse" \
-  --exclude='libtvm.so*' --exclude='libtvm_runtime.so*' --exclude='libtvm_ffi.so*' --exclude='libvulkan.so*' dist/*.whl
+PATH=$ws/venv/bin:$PATH auditwheel repair --plat auto -w "$ws/results/wheelhouse" \
+  --exclude='libtvm.so*' --exclude='libtvm_runtime.so*' --exclude='libtvm_ffi.so*' --exclude='libvulkan.so*' \
+  dist/*.whl 2>/dev/null
 (cd "$ws/results/wheelhouse" && sha256sum -- *.whl > SHA256SUMS)
 python3 -m venv "$ws/results/verify-venv"
 "$ws/results/verify-venv/bin/pip" install -q "$ws"/results/wheelhouse/*.whl
