@@ -181,7 +181,7 @@ def test_root_owned_leftovers_are_given_back_to_a_non_root_build_user(pipeline: 
         ansible_become_method="sudo",
     )
     assert rc == 0, out[-6000:]
-    assert re.search(r"TASK \[mlc_llm : Give root-owned leftovers[^\n]*\nchanged", out), out[-6000:]
+    assert re.search(r"TASK \[mlc_llm : Give leftovers[^\n]*\nchanged", out), out[-6000:]
     owners = pipeline.sh("pipe-vulkan", f"find {WORKSPACES} ! -user builder | head -5")
     assert owners == ""
 
