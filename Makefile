@@ -25,9 +25,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create the virtualenv with pinned tools
 
-engine: ## Install Docker, debootstrap, apt-utils (test apt repos) from Debian; start dockerd
-	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null && command -v apt-ftparchive >/dev/null || { \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io debootstrap apt-utils gnupg; }
+engine: ## Install Docker, debootstrap, apt-utils, the OCI registry (GHCR stand-in) from Debian; start dockerd
+	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null && command -v apt-ftparchive >/dev/null \
+	  && command -v docker-registry >/dev/null && command -v htpasswd >/dev/null && command -v openssl >/dev/null || { \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    docker.io debootstrap apt-utils gnupg docker-registry apache2-utils openssl; }
 	@docker info >/dev/null 2>&1 || { \
 	  (systemctl start docker 2>/dev/null || (setsid nohup dockerd >/var/log/mlcops-dockerd.log 2>&1 &)); \
 	  for _ in $$(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; \

@@ -14,6 +14,7 @@ from pathlib import Path
 from mlcops import __version__
 from mlcops import github as gh
 from mlcops.errors import MlcopsError, UsageError
+from mlcops.fleet import cli as fleet_cli
 from mlcops.local import hosts as local_hosts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_list.add_argument("--json", action="store_true", help="print a JSON list")
     p_list.set_defaults(func=_cmd_runners_list)
+
+    fleet_cli.add_parser(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""EC2 GPU runner fleets: launch, list, tear down and reap (boto3)."""
