@@ -61,6 +61,7 @@ demo: image ## Bring up linux-runner-1, provision it, print what is installed
 bench: image ## Provisioning (re-run/cold, four hosts/one) and pipeline (warm/cold, plays/script) ratios
 	python tests/bench/bench_provision.py
 	python tests/bench/bench_pipeline.py
+	python tests/bench/bench_fleet.py
 
 docs: setup ## Regenerate the role READMEs' variable tables from the argument specs
 	python -m mlcops.roledocs --write
