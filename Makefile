@@ -36,7 +36,7 @@ engine: ## Install Docker, debootstrap, apt-utils, the OCI registry (GHCR stand-
 	  echo "dockerd did not start: see /var/log/mlcops-dockerd.log" >&2; exit 1; }
 
 image: setup engine ## Build the local hosts' base image (only when its recipe changed)
-	@mlcops image
+	@mlcops base-image
 
 lint: setup ## ansible-lint (production), yamllint, ruff, mypy --strict
 	yamllint --strict .
@@ -62,6 +62,7 @@ bench: image ## Provisioning (re-run/cold, four hosts/one) and pipeline (warm/co
 	python tests/bench/bench_provision.py
 	python tests/bench/bench_pipeline.py
 	python tests/bench/bench_fleet.py
+	python tests/bench/bench_cli.py
 
 docs: setup ## Regenerate the role READMEs' variable tables from the argument specs
 	python -m mlcops.roledocs --write

@@ -1,0 +1,1 @@
+"""``mlcops verify``: testinfra checks of every host and a software report per host."""

@@ -1,0 +1,146 @@
+"""Overhead of the mlcops wrapper: a 200-task no-op playbook, mlcops vs plain ansible-playbook.
+
+Not a test: it prints figures (target: mlcops / ansible-playbook < 1.1). Both sides run the
+same generated playbook against localhost with the local connection, alternately, and the
+median of each side is compared, so that background load affects both alike.
+
+    python tests/bench/bench_cli.py [--tasks 200] [--rounds 3] [--json out.json]
+
+Three things are timed: plain ``ansible-playbook``; the whole ``mlcops provision`` command
+(inventory check, ansible-runner, event stream, plain progress, report); and the wrapper
+alone in-process (:class:`mlcops.runner.PlaybookRun`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+PROJECT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(PROJECT / "python"))
+
+
+def write_project(root: Path, tasks: int) -> Path:
+    """Write a project whose site.yml is ``tasks`` no-op tasks; return its inventory."""
+    play = [
+        {
+            "name": "Run no-op tasks",
+            "hosts": "all",
+            "gather_facts": False,
+            "tasks": [
+                {"name": f"No-op {i}", "ansible.builtin.debug": {"msg": f"task {i}"}}
+                for i in range(tasks)
+            ],
+        }
+    ]
+    (root / "playbooks").mkdir(parents=True)
+    (root / "playbooks" / "site.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    (root / "ansible.cfg").write_text((PROJECT / "ansible.cfg").read_text())
+    inventory = root / "hosts.yml"
+    hostvars = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+    }
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": hostvars}}}))
+    return inventory
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children, user plus system."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Run a command to success; return its wall time and CPU time."""
+    start, cpu = time.monotonic(), cpu_seconds()
+    subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return time.monotonic() - start, cpu_seconds() - cpu
+
+
+def main() -> int:
+    """Time both sides and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    from mlcops.runner import PlaybookRun
+
+    with tempfile.TemporaryDirectory(prefix="mlcops-bench-cli-") as tmp:
+        root = Path(tmp) / "project"
+        inventory = write_project(root, args.tasks)
+        playbook = root / "playbooks" / "site.yml"
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+            "MLCOPS_PROJECT_DIR": str(root),
+            "MLCOPS_STATE_DIR": str(Path(tmp) / "state"),
+        }
+        plain_cmd = ["ansible-playbook", "-i", str(inventory), str(playbook)]
+        mlcops_cmd = [sys.executable, "-m", "mlcops", "provision", "-i", str(inventory)]
+        mlcops_cmd += ["--progress", "plain"]
+        timed(plain_cmd, env, root)  # warm the page cache and Ansible's caches
+        plain: list[tuple[float, float]] = []
+        whole: list[tuple[float, float]] = []
+        wrapper: list[tuple[float, float]] = []
+        for _ in range(args.rounds):
+            plain.append(timed(plain_cmd, env, root))
+            whole.append(timed(mlcops_cmd, env, root))
+            start, cpu = time.monotonic(), cpu_seconds()
+            run = PlaybookRun(
+                playbook,
+                inventory,
+                project_dir=root,
+                runs_dir=Path(tmp) / "state" / "runs",
+                environ=env,
+            )
+            state = run.run()
+            assert state.status == "ok", state.status
+            assert len(state.results) == args.tasks
+            wrapper.append((time.monotonic() - start, cpu_seconds() - cpu))
+    figures: dict[str, float] = {"tasks": args.tasks, "rounds": args.rounds}
+    for name, samples in (
+        ("ansible_playbook", plain),
+        ("mlcops_command", whole),
+        ("wrapper", wrapper),
+    ):
+        figures[f"{name}_s"] = statistics.median(s[0] for s in samples)
+        figures[f"{name}_cpu_s"] = statistics.median(s[1] for s in samples)
+    for name in ("mlcops_command", "wrapper"):
+        figures[f"{name}_ratio"] = figures[f"{name}_s"] / figures["ansible_playbook_s"]
+        figures[f"{name}_cpu_ratio"] = figures[f"{name}_cpu_s"] / figures["ansible_playbook_cpu_s"]
+    print(f"{args.tasks} no-op tasks, median of {args.rounds} (target: ratio < 1.10)")
+    for name, label in (
+        ("ansible_playbook", "ansible-playbook"),
+        ("mlcops_command", "mlcops provision"),
+        ("wrapper", "wrapper alone"),
+    ):
+        wall, cpu_s = figures[name + "_s"], figures[name + "_cpu_s"]
+        line = f"  {label:<18} wall {wall:6.2f} s  cpu {cpu_s:6.2f} s"
+        if name != "ansible_playbook":
+            line += (
+                f"  wall ratio {figures[name + '_ratio']:.2f}"
+                f"  cpu ratio {figures[name + '_cpu_ratio']:.2f}"
+            )
+        print(line)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
