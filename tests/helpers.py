@@ -47,6 +47,7 @@ def run_role_locally(
     *,
     facts: dict[str, Any] | None = None,
     check: bool = True,
+    gather_facts: bool = True,
 ) -> PlayResult:
     """Run one role against localhost in check mode, for input-validation tests.
 
@@ -58,7 +59,7 @@ def run_role_locally(
         {
             "name": f"Exercise role {role}",
             "hosts": "all",
-            "gather_facts": True,
+            "gather_facts": gather_facts,
             "pre_tasks": [
                 {
                     "name": "Pose as another host",

@@ -6,14 +6,10 @@ pre-flight: bad input must be refused there, before the first ``win_*`` module.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.helpers import PROJECT, PlayResult, ansible_env
+from tests.helpers import PlayResult, run_role_locally
 
 WINDOWS_2022 = {
     "ansible_os_family": "Windows",
@@ -34,38 +30,7 @@ def run_as_windows(
     Returns:
         The exit code and the output, whitespace folded so that wrapped messages match.
     """
-    play = [
-        {
-            "name": f"Exercise the Windows path of {role}",
-            "hosts": "all",
-            "gather_facts": False,
-            "pre_tasks": [
-                {
-                    "name": "Pose as a Windows Server host",
-                    "ansible.builtin.set_fact": {
-                        **WINDOWS_2022,
-                        **(facts or {}),
-                        "cacheable": True,
-                    },
-                }
-            ],
-            "roles": [{"role": role, **role_vars}],
-        }
-    ]
-    playbook = tmp_path / f"play-windows-{role}.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
-    cmd = [
-        "ansible-playbook",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        "--check",
-        str(playbook),
-    ]
-    proc = subprocess.run(
-        cmd, cwd=PROJECT, env=ansible_env(), capture_output=True, text=True, check=False
+    result = run_role_locally(
+        tmp_path, role, role_vars, facts={**WINDOWS_2022, **(facts or {})}, gather_facts=False
     )
-    return PlayResult(proc.returncode, " ".join((proc.stdout + proc.stderr).split()))
+    return PlayResult(result.rc, " ".join(result.output.split()))
