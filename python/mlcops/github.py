@@ -8,6 +8,7 @@ that is cached and refreshed). No token is ever logged or put into an exception,
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import re
@@ -19,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -176,8 +178,78 @@ class Download:
     sha256: str
 
 
+@dataclass(frozen=True)
+class _Wire:
+    """How a request is sent and its answer read, when it is not JSON both ways."""
+
+    data: bytes | None = None  # the raw body (an asset upload)
+    content_type: str = "application/json"
+    accept: str = "application/vnd.github+json"
+    binary: bool = False  # return the raw body of a success (an asset download)
+
+
+@dataclass(frozen=True)
+class ReleaseAsset:
+    """A file attached to a release."""
+
+    id: int
+    name: str
+    size: int
+    digest: str  # "sha256:<hex>" (GitHub computes it at upload since 2025); "" when absent
+    url: str  # the API URL of the asset
+    browser_download_url: str
+
+    @property
+    def sha256(self) -> str:
+        """The hex SHA-256 from ``digest``, or "" when GitHub gave none."""
+        algorithm, _, value = self.digest.partition(":")
+        return value.lower() if algorithm == "sha256" else ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ReleaseAsset:
+        """Build from GitHub's release asset object."""
+        return cls(
+            id=int(data["id"]),
+            name=str(data["name"]),
+            size=int(data.get("size") or 0),
+            digest=str(data.get("digest") or ""),
+            url=str(data.get("url") or ""),
+            browser_download_url=str(data.get("browser_download_url") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Release:
+    """A GitHub release (published or draft)."""
+
+    id: int
+    tag_name: str
+    name: str
+    body: str
+    draft: bool
+    prerelease: bool
+    html_url: str
+    upload_url: str  # without GitHub's ``{?name,label}`` URI template
+    assets: tuple[ReleaseAsset, ...]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Release:
+        """Build from GitHub's release object."""
+        return cls(
+            id=int(data["id"]),
+            tag_name=str(data.get("tag_name") or ""),
+            name=str(data.get("name") or ""),
+            body=str(data.get("body") or ""),
+            draft=bool(data.get("draft")),
+            prerelease=bool(data.get("prerelease")),
+            html_url=str(data.get("html_url") or ""),
+            upload_url=re.sub(r"\{[^}]*\}$", "", str(data.get("upload_url") or "")),
+            assets=tuple(ReleaseAsset.from_api(a) for a in data.get("assets") or []),
+        )
+
+
 class GitHubClient:
-    """GitHub REST API client for self-hosted runner administration."""
+    """GitHub REST API client for self-hosted runner administration and releases."""
 
     def __init__(
         self,
@@ -314,24 +386,29 @@ class GitHubClient:
         body: Any,
         params: Mapping[str, str | int] | None,
         scope_path: str | None,
+        *,
+        wire: _Wire | None = None,
+        origin: tuple[str, str] | None = None,
     ) -> tuple[int, Any, Mapping[str, str]]:
         """Do `request`; ``scope_path`` names the App installation when the path does not.
 
         GitHub's pagination links name repositories by id (``/repositories/123/...``).
+        ``wire`` sends raw bytes or reads a raw body (release assets); ``origin`` is another host
+        the call may go to (the uploads host of a release).
         """
-        url, endpoint = self._url(method, path, params)
+        url, endpoint = self._url(method, path, params, origin)
         if self._token is not None:
-            return self._call(method, url, endpoint, body, f"Bearer {self._token}")
+            return self._call(method, url, endpoint, body, f"Bearer {self._token}", wire)
         if endpoint.startswith("/app/"):
-            return self._call(method, url, endpoint, body, f"Bearer {self._jwt()}")
+            return self._call(method, url, endpoint, body, f"Bearer {self._jwt()}", wire)
         installation = self._installation(scope_path or _scope_path(endpoint), endpoint)
         try:
-            return self._call(method, url, endpoint, body, self._app_auth(installation))
+            return self._call(method, url, endpoint, body, self._app_auth(installation), wire)
         except GitHubAuthError as exc:
             if exc.status != 401:
                 raise
             self._installation_tokens.pop(installation, None)  # revoked early: fetch a new one
-            return self._call(method, url, endpoint, body, self._app_auth(installation))
+            return self._call(method, url, endpoint, body, self._app_auth(installation), wire)
 
     def paginate(self, path: str, key: str, *, per_page: int = 100) -> Iterator[dict[str, Any]]:
         """Yield the items of a list endpoint, following ``Link: rel="next"``.
@@ -355,12 +432,21 @@ class GitHubClient:
             next_url = links.get("next")
 
     def _url(
-        self, method: str, path: str, params: Mapping[str, str | int] | None
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        origin: tuple[str, str] | None = None,
     ) -> tuple[str, str]:
-        """Return the full URL and the endpoint (path below the API base, no query)."""
+        """Return the full URL and the endpoint (path below the API base, no query).
+
+        A full URL must be on the API's host, or on ``origin`` when given.
+        """
         parts = urllib.parse.urlsplit(path)
+        target = self._origin
         if parts.scheme or parts.netloc:
-            if (parts.scheme, parts.netloc) != self._origin:
+            target = (parts.scheme, parts.netloc)
+            if target not in (self._origin, origin):
                 raise GitHubError(method, parts.path, 0, "refusing a link to another host")
             full_path = parts.path
         else:
@@ -368,23 +454,34 @@ class GitHubClient:
         query = urllib.parse.parse_qsl(parts.query) + [
             (k, str(v)) for k, v in (params or {}).items()
         ]
-        url = urllib.parse.urlunsplit((*self._origin, full_path, urllib.parse.urlencode(query), ""))
+        url = urllib.parse.urlunsplit((*target, full_path, urllib.parse.urlencode(query), ""))
         endpoint = full_path.removeprefix(self._base_path) or "/"
         return url, endpoint
 
     def _call(
-        self, method: str, url: str, endpoint: str, body: Any, auth: str
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        body: Any,
+        auth: str,
+        wire: _Wire | None = None,
     ) -> tuple[int, Any, Mapping[str, str]]:
         """Send one request, retrying transient failures; raise a typed error on failure."""
-        data = None if body is None else json.dumps(body).encode()
+        wire = wire or _Wire()
+        data = (
+            wire.data
+            if wire.data is not None
+            else (None if body is None else json.dumps(body).encode())
+        )
         attempt = 0
         while True:
             request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (http(s) only)
-            request.add_header("Accept", "application/vnd.github+json")
+            request.add_header("Accept", wire.accept)
             request.add_header("X-GitHub-Api-Version", API_VERSION)
             request.add_header("User-Agent", f"mlcops/{__version__}")
             if data is not None:
-                request.add_header("Content-Type", "application/json")
+                request.add_header("Content-Type", wire.content_type)
             # Unredirected: urllib must not carry the credentials to a redirect target.
             request.add_unredirected_header("Authorization", auth)
             try:
@@ -409,6 +506,8 @@ class GitHubClient:
                 self._sleep(self._backoff(attempt))
                 attempt += 1
                 continue
+            if status < 400 and wire.binary:
+                return status, raw, headers
             decoded = _decode(raw)
             if status < 400:
                 return status, decoded, headers
@@ -592,6 +691,279 @@ class GitHubClient:
             )
             for d in data
         ]
+
+    # -- releases ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _repo(scope: Scope) -> str:
+        if scope.kind != "repo":
+            raise UsageError(
+                f"releases belong to a repository: set github_repo, not github_{scope.kind}"
+            )
+        return scope.path
+
+    def releases(self, scope: Scope) -> list[Release]:
+        """List every release of a repository, drafts included (all pages, newest first)."""
+        return [Release.from_api(r) for r in self.paginate(f"{self._repo(scope)}/releases", "")]
+
+    def release_by_tag(self, scope: Scope, tag: str) -> Release | None:
+        """Return the release of a tag, draft or published, or None.
+
+        ``GET /releases/tags/{tag}`` does not see drafts, so the list is searched; a published
+        release wins over drafts of the same tag, then the oldest draft.
+        """
+        found = [r for r in self.releases(scope) if r.tag_name == tag]
+        found.sort(key=lambda r: (r.draft, r.id))
+        return found[0] if found else None
+
+    def release(self, scope: Scope, release_id: int) -> Release:
+        """Return one release by id (drafts too)."""
+        _, data, _ = self.request("GET", f"{self._repo(scope)}/releases/{release_id}")
+        return Release.from_api(data)
+
+    def create_release(
+        self,
+        scope: Scope,
+        tag: str,
+        *,
+        name: str = "",
+        body: str = "",
+        draft: bool = True,
+        prerelease: bool = False,
+        target_commitish: str | None = None,
+    ) -> Release:
+        """Create a release (a draft by default: nothing is public until `update_release`).
+
+        Raises:
+            GitHubConflict: A published release of this tag exists, or the input was rejected.
+
+        """
+        fields: dict[str, Any] = {
+            "tag_name": tag,
+            "name": name or tag,
+            "body": body,
+            "draft": draft,
+            "prerelease": prerelease,
+        }
+        if target_commitish:
+            fields["target_commitish"] = target_commitish
+        _, data, _ = self.request("POST", f"{self._repo(scope)}/releases", fields)
+        return Release.from_api(data)
+
+    def update_release(self, scope: Scope, release_id: int, **fields: Any) -> Release:
+        """Change a release: ``draft=False`` publishes it; ``prerelease``, ``name``, ``body``."""
+        _, data, _ = self.request("PATCH", f"{self._repo(scope)}/releases/{release_id}", fields)
+        return Release.from_api(data)
+
+    def delete_release(self, scope: Scope, release_id: int) -> None:
+        """Delete a release (its tag stays)."""
+        self.request("DELETE", f"{self._repo(scope)}/releases/{release_id}")
+
+    def release_assets(self, scope: Scope, release_id: int) -> list[ReleaseAsset]:
+        """List the assets of a release (all pages)."""
+        path = f"{self._repo(scope)}/releases/{release_id}/assets"
+        return [ReleaseAsset.from_api(a) for a in self.paginate(path, "")]
+
+    def upload_release_asset(
+        self,
+        scope: Scope,
+        release: Release,
+        name: str,
+        data: bytes,
+        *,
+        label: str = "",
+        content_type: str = "application/octet-stream",
+    ) -> ReleaseAsset:
+        """Upload one asset to the release's ``upload_url`` (``uploads.github.com`` on github.com).
+
+        Raises:
+            GitHubConflict: An asset of that name exists (422 ``already_exists``).
+
+        """
+        if not release.upload_url:
+            raise GitHubError(
+                "POST", f"/releases/{release.id}/assets", 0, "release has no upload_url"
+            )
+        params: dict[str, str | int] = {"name": name}
+        if label:
+            params["label"] = label
+        _, answer, _ = self._request(
+            "POST",
+            release.upload_url,
+            None,
+            params,
+            self._repo(scope),
+            wire=_Wire(data=data, content_type=content_type),
+            origin=self._upload_origin(release.upload_url),
+        )
+        return ReleaseAsset.from_api(answer)
+
+    def delete_release_asset(self, scope: Scope, asset_id: int) -> None:
+        """Delete one asset of a release."""
+        self.request("DELETE", f"{self._repo(scope)}/releases/assets/{asset_id}")
+
+    def download_release_asset(self, scope: Scope, asset_id: int) -> bytes:
+        """Return the bytes of an asset (drafts too), through the API with the credentials.
+
+        GitHub answers with a redirect to its storage; the credentials are not carried there.
+        """
+        _, data, _ = self._request(
+            "GET",
+            f"{self._repo(scope)}/releases/assets/{asset_id}",
+            None,
+            None,
+            self._repo(scope),
+            wire=_Wire(accept="application/octet-stream", binary=True),
+        )
+        return bytes(data)
+
+    def _upload_origin(self, upload_url: str) -> tuple[str, str] | None:
+        """Return the uploads host of this API (``uploads.X`` for ``api.X``), else None."""
+        parts = urllib.parse.urlsplit(upload_url)
+        scheme, netloc = self._origin
+        if netloc.startswith("api.") and (parts.scheme, parts.netloc) == (
+            scheme,
+            "uploads." + netloc.removeprefix("api."),
+        ):
+            return (parts.scheme, parts.netloc)
+        return None
+
+
+@dataclass
+class ReleaseChanges:
+    """What `sync_release` did (or would do in check mode) to a release."""
+
+    release: Release | None = None
+    created: bool = False
+    uploaded: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    published: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was (or would be) changed."""
+        return bool(
+            self.created
+            or self.uploaded
+            or self.replaced
+            or self.deleted
+            or self.updated
+            or self.published
+        )
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sync_release(
+    client: GitHubClient,
+    scope: Scope,
+    tag: str,
+    files: Sequence[Path],
+    *,
+    name: str = "",
+    notes: str = "",
+    prerelease: bool = False,
+    publish: bool = True,
+    prune: bool = True,
+    check_mode: bool = False,
+) -> ReleaseChanges:
+    """Make the release of ``tag`` hold exactly ``files``, then publish it.
+
+    The release is found by tag among drafts too, or created as a draft; assets are uploaded
+    while it is a draft, so a failure half-way leaves a draft, never a half-published release.
+    A re-run for the same tag finds the same release: an asset whose SHA-256 matches is kept, a
+    changed one is replaced, one no longer wanted is deleted (``prune``). GitHub's asset
+    ``digest`` identifies the content; where it is missing the asset is downloaded and hashed.
+    The release is published (``draft: false``) last, and only when ``publish``.
+
+    Args:
+        client: The API client.
+        scope: The repository.
+        tag: The git tag, e.g. ``v1.2.3``.
+        files: The asset files; their base names are the asset names.
+        name: The release title (default: the tag).
+        notes: The release body (Markdown).
+        prerelease: Mark the release as a pre-release.
+        publish: Publish the release at the end (a published release stays published).
+        prune: Delete assets that are not in ``files``.
+        check_mode: Report what would change, change nothing.
+
+    Raises:
+        UsageError: Two files have the same base name, or a file is missing.
+        GitHubError: An API call failed.
+
+    """
+    wanted: dict[str, Path] = {}
+    for path in files:
+        if not path.is_file():
+            raise UsageError(f"release asset {path} does not exist")
+        if path.name in wanted:
+            raise UsageError(
+                f"two release assets are named {path.name}: {wanted[path.name]} and {path}"
+            )
+        wanted[path.name] = path
+    title = name or tag
+    changes = ReleaseChanges()
+    release = client.release_by_tag(scope, tag)
+    if release is None:
+        changes.created = True
+        if check_mode:
+            changes.uploaded = sorted(wanted)
+            changes.published = publish
+            return changes
+        release = client.create_release(
+            scope, tag, name=title, body=notes, draft=True, prerelease=prerelease
+        )
+    assets = {a.name: a for a in client.release_assets(scope, release.id)}
+    for asset_name, path in sorted(wanted.items()):
+        current = assets.get(asset_name)
+        local = sha256_file(path)
+        if current is not None:
+            remote = current.sha256
+            if not remote and current.size == path.stat().st_size:
+                remote = hashlib.sha256(
+                    client.download_release_asset(scope, current.id)
+                ).hexdigest()
+            if remote == local:
+                continue
+            changes.replaced.append(asset_name)
+            if not check_mode:
+                client.delete_release_asset(scope, current.id)
+        else:
+            changes.uploaded.append(asset_name)
+        if not check_mode:
+            client.upload_release_asset(scope, release, asset_name, path.read_bytes())
+    if prune:
+        for asset_name, asset in sorted(assets.items()):
+            if asset_name not in wanted:
+                changes.deleted.append(asset_name)
+                if not check_mode:
+                    client.delete_release_asset(scope, asset.id)
+    fields: dict[str, Any] = {}
+    if not changes.created:
+        if release.name != title:
+            fields["name"] = title
+        if release.body != notes:
+            fields["body"] = notes
+        if release.prerelease != prerelease:
+            fields["prerelease"] = prerelease
+    changes.updated = sorted(fields)
+    if publish and release.draft:
+        fields["draft"] = False
+        changes.published = True
+    if fields and not check_mode:
+        release = client.update_release(scope, release.id, **fields)
+    changes.release = release
+    return changes
 
 
 def _scope_path(endpoint: str) -> str | None:

@@ -26,6 +26,17 @@ Three families of endpoints:
       GET    orgs/ORG|enterprises/ENTERPRISE/actions/runner-groups
       GET    SCOPE/installation (JWT)                  POST app/installations/ID/access_tokens (JWT)
 
+* Releases of a repository (``REPO`` is ``repos/OWNER/REPO``), as GitHub serves them: drafts
+  are listed but ``releases/tags/TAG`` sees published releases only; each asset carries its
+  ``digest`` (``sha256:HEX``) unless ``asset_digests`` is off (GitHub before mid-2025)::
+
+      GET|POST REPO/releases[?per_page&page]       GET REPO/releases/tags/TAG
+      GET|PATCH|DELETE REPO/releases/ID            GET REPO/releases/ID/assets[?per_page&page]
+      GET|PATCH|DELETE REPO/releases/assets/ID     (Accept: application/octet-stream: the bytes)
+      POST /api/uploads/REPO/releases/ID/assets?name=N[&label=L]   (the release's upload_url;
+           raw body; 422 already_exists for a name the release has)
+      GET  /OWNER/REPO/releases/download/TAG/NAME  (browser_download_url; published only, no auth)
+
 * The runner side under ``/_runner/`` (register, jit, remove, session, job), spoken only by the
   fixture runner's ``bin/Runner.Listener``; not part of GitHub's public API.
 * Control endpoints under ``/_fake/`` for a test in another process (molecule, pytest)::
@@ -115,6 +126,9 @@ RUNNER_EXECUTABLES = {
 VERSION_PLACEHOLDER = "@RUNNER_VERSION@"
 SCOPE = r"(?P<scope>repos/[^/]+/[^/]+|orgs/[^/]+|enterprises/[^/]+)"
 RUNNERS = rf"/api/v3/{SCOPE}/actions/runners"
+REPO = r"(?P<scope>repos/[^/]+/[^/]+)"
+RELEASES = rf"/api/v3/{REPO}/releases"
+UPLOADS = rf"/api/uploads/{REPO}/releases/(?P<id>\d+)/assets"
 
 
 # --------------------------------------------------------------------------- runner tarball
@@ -239,12 +253,14 @@ class ApiError(Exception):
         *,
         headers: Mapping[str, str] | None = None,
         docs: bool = True,
+        errors: Sequence[Mapping[str, str]] = (),
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = dict(headers or {})
         self.docs = docs
+        self.errors = [dict(e) for e in errors]
 
 
 @dataclasses.dataclass
@@ -443,6 +459,9 @@ class FakeGitHub:
             self._requests: list[tuple[str, str, int]] = []
             self._secrets: set[str] = set()
             self._expire_next = 0
+            self._releases: dict[int, dict[str, Any]] = {}
+            self._assets: dict[int, tuple[int, dict[str, Any], bytes]] = {}
+            self.asset_digests = True
 
     def start(self) -> FakeGitHub:
         """Build the runner tarball, start serving in a background thread; return self."""
@@ -589,6 +608,21 @@ class FakeGitHub:
             if status == "online":
                 runner.session, runner.last_seen = "online", math.inf
             return self._runner_view(runner)
+
+    def releases(self, repo: str) -> list[dict[str, Any]]:
+        """Return every release of ``repo`` (``repos/O/R`` or ``O/R``), drafts too, by id."""
+        scope = _norm_scope(repo if repo.startswith("repos/") else f"repos/{repo}")
+        with self._lock:
+            return [
+                self._release_view(r, self.url)
+                for r in sorted(self._releases.values(), key=lambda r: r["id"])
+                if r["scope"] == scope
+            ]
+
+    def asset_bytes(self, asset_id: int) -> bytes:
+        """Return the uploaded bytes of an asset; KeyError when there is none."""
+        with self._lock:
+            return self._assets[int(asset_id)][2]
 
     @property
     def requests(self) -> list[tuple[str, str, int]]:
@@ -869,6 +903,23 @@ class FakeGitHub:
                 self._h_access_token,
                 "jwt",
             ),
+            ("GET", RELEASES, self._h_list_releases, "token"),
+            ("POST", RELEASES, self._h_create_release, "token"),
+            ("GET", rf"{RELEASES}/tags/(?P<tag>.+)", self._h_release_by_tag, "token"),
+            ("GET", rf"{RELEASES}/(?P<id>\d+)", self._h_get_release, "token"),
+            ("PATCH", rf"{RELEASES}/(?P<id>\d+)", self._h_update_release, "token"),
+            ("DELETE", rf"{RELEASES}/(?P<id>\d+)", self._h_delete_release, "token"),
+            ("GET", rf"{RELEASES}/(?P<id>\d+)/assets", self._h_list_assets, "token"),
+            ("GET", rf"{RELEASES}/assets/(?P<aid>\d+)", self._h_get_asset, "token"),
+            ("PATCH", rf"{RELEASES}/assets/(?P<aid>\d+)", self._h_update_asset, "token"),
+            ("DELETE", rf"{RELEASES}/assets/(?P<aid>\d+)", self._h_delete_asset, "token"),
+            ("POST", UPLOADS, self._h_upload_asset, "token"),
+            (
+                "GET",
+                r"/(?P<owner>[^/_][^/]*)/(?P<repo>[^/]+)/releases/download/(?P<tag>[^/]+)/(?P<name>[^/]+)",
+                self._h_browser_download,
+                "none",
+            ),
             ("GET", r"/_downloads/(?P<filename>[^/]+)", self._h_download, "none"),
             ("POST", r"/_runner/register", self._h_runner_register, "none"),
             ("POST", r"/_runner/jit", self._h_runner_jit, "none"),
@@ -906,6 +957,8 @@ class FakeGitHub:
                 raise ApiError(404, "Not Found")
         except ApiError as err:
             body: dict[str, Any] = {"message": err.message}
+            if err.errors:
+                body["errors"] = err.errors
             if err.docs:
                 body["documentation_url"] = DOCS_URL
             return Response(err.status, body, err.headers)
@@ -1103,6 +1156,250 @@ class FakeGitHub:
             raise ApiError(404, "Not Found", docs=False)
         content_type = "application/zip" if req.path.endswith(".zip") else "application/gzip"
         return Response(200, data, content_type=content_type)
+
+    # ----------------------------------------------------------------- release handlers
+
+    def _asset_view(self, asset_id: int, base_url: str) -> dict[str, Any]:
+        release_id, meta, data = self._assets[asset_id]
+        release = self._releases[release_id]
+        owner_repo = _scope_path(release["scope"])
+        view = {
+            "id": asset_id,
+            "url": f"{base_url}/api/v3/{release['scope']}/releases/assets/{asset_id}",
+            "browser_download_url": (
+                f"{base_url}/{owner_repo}/releases/download/{release['tag_name']}/{meta['name']}"
+            ),
+            "name": meta["name"],
+            "label": meta.get("label") or "",
+            "state": "uploaded",
+            "content_type": meta["content_type"],
+            "size": len(data),
+            "digest": f"sha256:{hashlib.sha256(data).hexdigest()}" if self.asset_digests else None,
+            "download_count": meta.get("download_count", 0),
+            "created_at": meta["created_at"],
+            "updated_at": meta["created_at"],
+        }
+        return view
+
+    def _release_view(self, release: dict[str, Any], base_url: str) -> dict[str, Any]:
+        rid, scope = release["id"], release["scope"]
+        owner_repo = _scope_path(scope)
+        assets = sorted(a for a, (r, _, _) in self._assets.items() if r == rid)
+        tag_or_untagged = release["tag_name"] if not release["draft"] else f"untagged-{rid}"
+        return {
+            "id": rid,
+            "url": f"{base_url}/api/v3/{scope}/releases/{rid}",
+            "assets_url": f"{base_url}/api/v3/{scope}/releases/{rid}/assets",
+            "upload_url": f"{base_url}/api/uploads/{scope}/releases/{rid}/assets{{?name,label}}",
+            "html_url": f"{base_url}/{owner_repo}/releases/tag/{tag_or_untagged}",
+            "tag_name": release["tag_name"],
+            "target_commitish": release["target_commitish"],
+            "name": release["name"],
+            "body": release["body"],
+            "draft": release["draft"],
+            "prerelease": release["prerelease"],
+            "created_at": release["created_at"],
+            "published_at": release["published_at"],
+            "assets": [self._asset_view(a, base_url) for a in assets],
+        }
+
+    def _release_in(self, req: Request) -> dict[str, Any]:
+        scope = _norm_scope(req.params["scope"])
+        release = self._releases.get(int(req.params["id"]))
+        if release is None or release["scope"] != scope:
+            raise ApiError(404, "Not Found")
+        return release
+
+    def _asset_in(self, req: Request) -> int:
+        scope = _norm_scope(req.params["scope"])
+        asset_id = int(req.params["aid"])
+        entry = self._assets.get(asset_id)
+        if entry is None or self._releases[entry[0]]["scope"] != scope:
+            raise ApiError(404, "Not Found")
+        return asset_id
+
+    @staticmethod
+    def _page(req: Request, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+        per_page = min(max(_int(req.query.get("per_page"), 30), 1), 100)
+        page = max(_int(req.query.get("page"), 1), 1)
+        pages = max(1, math.ceil(len(items) / per_page))
+        links = []
+
+        def link(p: int, rel: str) -> str:
+            query = urllib.parse.urlencode({"per_page": per_page, "page": p})
+            return f'<{req.base_url}{req.path}?{query}>; rel="{rel}"'
+
+        if page < pages:
+            links += [link(page + 1, "next"), link(pages, "last")]
+        if page > 1:
+            links += [link(page - 1, "prev"), link(1, "first")]
+        headers = {"Link": ", ".join(links)} if links else {}
+        return items[(page - 1) * per_page : page * per_page], headers
+
+    @staticmethod
+    def _validation_failed(resource: str, field: str, code: str) -> ApiError:
+        return ApiError(
+            422, "Validation Failed", errors=[{"resource": resource, "code": code, "field": field}]
+        )
+
+    def _check_release_fields(self, scope: str, body: dict[str, Any], rid: int | None) -> None:
+        for key in ("name", "body", "target_commitish"):
+            if key in body and body[key] is not None and not isinstance(body[key], str):
+                raise ApiError(
+                    422, f"Invalid request.\n\nFor '{key}', {body[key]!r} is not a string."
+                )
+        for key in ("draft", "prerelease"):
+            if key in body and not isinstance(body[key], bool):
+                raise ApiError(
+                    422, f"Invalid request.\n\nFor '{key}', {body[key]!r} is not a boolean."
+                )
+
+    def _published_with_tag(self, scope: str, tag: str, other_than: int | None) -> bool:
+        return any(
+            r["scope"] == scope
+            and r["tag_name"] == tag
+            and not r["draft"]
+            and r["id"] != other_than
+            for r in self._releases.values()
+        )
+
+    def _h_list_releases(self, req: Request) -> Response:
+        scope = _norm_scope(req.params["scope"])
+        items = sorted(
+            (r for r in self._releases.values() if r["scope"] == scope),
+            key=lambda r: r["id"],
+            reverse=True,
+        )
+        chunk, headers = self._page(req, items)
+        return Response(200, [self._release_view(r, req.base_url) for r in chunk], headers)
+
+    def _h_create_release(self, req: Request) -> Response:
+        scope = _norm_scope(req.params["scope"])
+        body = req.body()
+        tag = body.get("tag_name")
+        if not isinstance(tag, str) or not tag or re.search(r"[\s~^:?*\[\\]|\.\.|//", tag):
+            raise self._validation_failed("Release", "tag_name", "invalid")
+        self._check_release_fields(scope, body, None)
+        draft = bool(body.get("draft", False))
+        if not draft and self._published_with_tag(scope, tag, None):
+            raise self._validation_failed("Release", "tag_name", "already_exists")
+        now = _iso_z(_now())
+        release = {
+            "id": self._new_id(),
+            "scope": scope,
+            "tag_name": tag,
+            "target_commitish": body.get("target_commitish") or "main",
+            "name": body.get("name") or tag,
+            "body": body.get("body") or "",
+            "draft": draft,
+            "prerelease": bool(body.get("prerelease", False)),
+            "created_at": now,
+            "published_at": None if draft else now,
+        }
+        self._releases[release["id"]] = release
+        return Response(201, self._release_view(release, req.base_url))
+
+    def _h_release_by_tag(self, req: Request) -> Response:
+        scope = _norm_scope(req.params["scope"])
+        tag = urllib.parse.unquote(req.params["tag"])
+        for release in sorted(self._releases.values(), key=lambda r: r["id"]):
+            if release["scope"] == scope and release["tag_name"] == tag and not release["draft"]:
+                return Response(200, self._release_view(release, req.base_url))
+        raise ApiError(404, "Not Found")
+
+    def _h_get_release(self, req: Request) -> Response:
+        return Response(200, self._release_view(self._release_in(req), req.base_url))
+
+    def _h_update_release(self, req: Request) -> Response:
+        release = self._release_in(req)
+        body = req.body()
+        self._check_release_fields(release["scope"], body, release["id"])
+        tag = body.get("tag_name", release["tag_name"])
+        draft = bool(body.get("draft", release["draft"]))
+        if not draft and self._published_with_tag(release["scope"], tag, release["id"]):
+            raise self._validation_failed("Release", "tag_name", "already_exists")
+        for key in ("name", "body", "target_commitish", "prerelease"):
+            if key in body and body[key] is not None:
+                release[key] = body[key]
+        release["tag_name"] = tag
+        if release["draft"] and not draft:
+            release["published_at"] = _iso_z(_now())
+        release["draft"] = draft
+        return Response(200, self._release_view(release, req.base_url))
+
+    def _h_delete_release(self, req: Request) -> Response:
+        release = self._release_in(req)
+        for asset_id in [a for a, (r, _, _) in self._assets.items() if r == release["id"]]:
+            del self._assets[asset_id]
+        del self._releases[release["id"]]
+        return Response(204)
+
+    def _h_list_assets(self, req: Request) -> Response:
+        release = self._release_in(req)
+        ids = sorted(a for a, (r, _, _) in self._assets.items() if r == release["id"])
+        chunk, headers = self._page(req, ids)
+        return Response(200, [self._asset_view(a, req.base_url) for a in chunk], headers)
+
+    def _h_get_asset(self, req: Request) -> Response:
+        asset_id = self._asset_in(req)
+        if "application/octet-stream" in req.headers.get("accept", ""):
+            _, meta, data = self._assets[asset_id]
+            meta["download_count"] = meta.get("download_count", 0) + 1
+            return Response(200, data, content_type="application/octet-stream")
+        return Response(200, self._asset_view(asset_id, req.base_url))
+
+    def _h_update_asset(self, req: Request) -> Response:
+        asset_id = self._asset_in(req)
+        release_id, meta, _ = self._assets[asset_id]
+        body = req.body()
+        name = body.get("name")
+        if name is not None and name != meta["name"]:
+            if any(r == release_id and m["name"] == name for r, m, _ in self._assets.values()):
+                raise self._validation_failed("ReleaseAsset", "name", "already_exists")
+            meta["name"] = str(name)
+        if "label" in body:
+            meta["label"] = str(body["label"] or "")
+        return Response(200, self._asset_view(asset_id, req.base_url))
+
+    def _h_delete_asset(self, req: Request) -> Response:
+        del self._assets[self._asset_in(req)]
+        return Response(204)
+
+    def _h_upload_asset(self, req: Request) -> Response:
+        release = self._release_in(req)
+        name = req.query.get("name")
+        if not name:
+            raise ApiError(422, "Bad Content-Length or name parameter missing")
+        if not req.headers.get("content-type"):
+            raise ApiError(422, "Bad Content-Type")
+        # GitHub renames special characters in asset names to dots.
+        name = re.sub(r"[^A-Za-z0-9._+-]", ".", name)
+        if any(r == release["id"] and m["name"] == name for r, m, _ in self._assets.values()):
+            raise self._validation_failed("ReleaseAsset", "name", "already_exists")
+        meta = {
+            "name": name,
+            "label": req.query.get("label") or "",
+            "content_type": req.headers["content-type"],
+            "created_at": _iso_z(_now()),
+        }
+        asset_id = self._new_id()
+        self._assets[asset_id] = (release["id"], meta, req.raw_body)
+        return Response(201, self._asset_view(asset_id, req.base_url))
+
+    def _h_browser_download(self, req: Request) -> Response:
+        scope = _norm_scope(f"repos/{req.params['owner']}/{req.params['repo']}")
+        tag, name = req.params["tag"], urllib.parse.unquote(req.params["name"])
+        for release_id, meta, data in self._assets.values():
+            release = self._releases[release_id]
+            if (
+                release["scope"] == scope
+                and release["tag_name"] == tag
+                and not release["draft"]
+                and meta["name"] == name
+            ):
+                meta["download_count"] = meta.get("download_count", 0) + 1
+                return Response(200, data, content_type="application/octet-stream")
+        raise ApiError(404, "Not Found", docs=False)
 
     # ----------------------------------------------------------------- runner-side handlers
 
