@@ -54,9 +54,8 @@ test-unit: setup ## Unit tests and input-validation tests (no container)
 test: setup image lint ## Everything CI runs: lint, unit, input validation, molecule
 	pytest $(PYTEST_ARGS)
 
-demo: image ## Bring up linux-runner-1, provision it, print what is installed
-	mlcops up -i $(INVENTORY)
-	ansible-playbook -i $(INVENTORY) playbooks/linux_runner.yml
+demo: image ## The whole loop: local hosts, release of the example to a local registry, health and release reports
+	python examples/demo.py $(DEMO_ARGS)
 
 bench: image ## Provisioning (re-run/cold, four hosts/one) and pipeline (warm/cold, plays/script) ratios
 	python tests/bench/bench_provision.py

@@ -211,3 +211,35 @@ def test_cuda_arch_the_toolkit_lacks_is_refused(pipeline: Pipeline) -> None:
     )
     assert rc != 0 and changed == {"pipe-cuda": 0}
     assert "mlc_llm_cuda_archs has 120, which nvcc 11.8" in out, out[-4000:]
+
+
+def test_a_repository_that_moved_is_followed_by_the_submodules_too(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """A mirror or a new server: the reused checkout must fetch its submodules from there too.
+
+    Submodule URLs are resolved against origin when they are first initialised; without a
+    sync they keep pointing at the old server, which may be gone.
+    """
+    publisher = load_example_publisher()
+    publisher.publish(tmp_path / "git")
+    port = free_port()
+    daemon = publisher.serve(tmp_path / "git", port)
+    moved = f"git://127.0.0.1:{port}/mini-mlc-llm.git"
+    try:
+        rc, _, out = pipeline.play("build.yml", "pipe-vulkan", mlc_llm_ref="main")
+        assert rc == 0, out[-6000:]
+        rc, _, out = pipeline.play(
+            "build.yml", "pipe-vulkan", mlc_llm_ref="main", mlc_llm_repo=moved
+        )
+        assert rc == 0, out[-6000:]
+        assert re.search(r"TASK \[mlc_llm : Point an existing checkout[^\n]*\nchanged", out)
+        urls = pipeline.sh(
+            "pipe-vulkan",
+            f"cd {WORKSPACES}/main/src && git config --get remote.origin.url &&"
+            " git submodule foreach --recursive --quiet 'git config --get remote.origin.url'",
+        ).splitlines()
+        assert len(urls) >= 3 and all(f":{port}/" in url for url in urls), urls
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)

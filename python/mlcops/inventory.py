@@ -80,12 +80,13 @@ def _parse_in_process(inventory: Path, limit: str | None) -> tuple[list[str], li
 
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         manager = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
-        hosts = [h.name for h in manager.get_hosts("all")]
+        # str(): Ansible 2.19 hands out tagged strings that yaml.safe_dump refuses.
+        hosts = [str(h.name) for h in manager.get_hosts("all")]
         if not limit:
             return hosts, hosts
         manager.subset(limit)
         try:
-            selected = [h.name for h in manager.get_hosts("all")]
+            selected = [str(h.name) for h in manager.get_hosts("all")]
         except Exception:
             selected = []
     return hosts, selected
