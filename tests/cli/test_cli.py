@@ -124,6 +124,9 @@ def test_ctrl_c_cancels_with_exit_130(state: Path, project: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         cwd=PROJECT,
+        # A shell without job control starts background jobs with SIGINT ignored, and Python
+        # keeps it ignored: give the command the disposition a terminal would.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     lines = []
