@@ -863,6 +863,44 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def client_from_settings(
+    setting: Callable[[str], Any], *, repo_only: bool = False
+) -> tuple[GitHubClient, Scope]:
+    """Build a client and its scope from the roles' ``github_*`` settings.
+
+    Args:
+        setting: returns the (templated) value of a variable such as ``github_token``.
+        repo_only: read only ``github_repo`` as the scope (a release belongs to a repository).
+
+    Returns:
+        The client and the scope it acts on.
+
+    """
+
+    def text(name: str) -> str | None:
+        value = setting(name)
+        return str(value) if value not in (None, "") else None
+
+    scope = Scope.parse(
+        repo=text("github_repo"),
+        org=None if repo_only else text("github_org"),
+        enterprise=None if repo_only else text("github_enterprise"),
+    )
+    app_id = text("github_app_id")
+    installation = text("github_app_installation_id")
+    insecure = setting("github_api_insecure")
+    client = GitHubClient(
+        str(setting("github_api_url")),
+        token=None if app_id else text("github_token"),
+        app_id=app_id,
+        app_private_key=text("github_app_private_key") if app_id else None,
+        app_installation_id=int(installation) if installation else None,
+        insecure=insecure is True or str(insecure).lower() in ("true", "1", "yes"),
+        ca_bundle=text("github_ca_bundle"),
+    )
+    return client, scope
+
+
 def sync_release(
     client: GitHubClient,
     scope: Scope,

@@ -48,6 +48,8 @@ if [ "$kind" = jit ]; then
   ACTIONS_RUNNER_INPUT_JITCONFIG=$(field jit_config)
   export ACTIONS_RUNNER_INPUT_JITCONFIG
   unset secret
+  # Whatever the runner's exit status, an ephemeral instance must still shut down below:
+  # failing here would leave a GPU instance running that nobody uses.
   runuser -u "$runner_user" -- ./run.sh || true
   # An ephemeral runner serves one job; then the instance goes away.
   [ "$ephemeral" = true ] && shutdown -h now

@@ -23,7 +23,7 @@ from ansible.plugins.action import ActionBase
 
 try:
     from mlcops.errors import MlcopsError
-    from mlcops.github import GitHubClient, Scope, sync_release
+    from mlcops.github import GitHubClient, Scope, client_from_settings, sync_release
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     MLCOPS_IMPORT_ERROR: ImportError | None = exc
 else:
@@ -39,25 +39,12 @@ class ActionModule(ActionBase):  # type: ignore[misc]
     _requires_connection = False
     _supports_check_mode = True
 
-    def _text(self, task_vars: dict[str, Any], name: str) -> str | None:
-        value = task_vars.get(name)
-        value = self._templar.template(value) if value is not None else None
-        return str(value) if value not in (None, "") else None
-
     def _client(self, task_vars: dict[str, Any]) -> tuple[GitHubClient, Scope]:
-        scope = Scope.parse(repo=self._text(task_vars, "github_repo"))
-        app_id = self._text(task_vars, "github_app_id")
-        installation = self._text(task_vars, "github_app_installation_id")
-        client = GitHubClient(
-            str(self._text(task_vars, "github_api_url")),
-            token=None if app_id else self._text(task_vars, "github_token"),
-            app_id=app_id,
-            app_private_key=self._text(task_vars, "github_app_private_key") if app_id else None,
-            app_installation_id=int(installation) if installation else None,
-            insecure=str(self._text(task_vars, "github_api_insecure")).lower() in ("true", "1"),
-            ca_bundle=self._text(task_vars, "github_ca_bundle"),
-        )
-        return client, scope
+        def setting(name: str) -> Any:
+            value = task_vars.get(name)
+            return self._templar.template(value) if value is not None else None
+
+        return client_from_settings(setting, repo_only=True)
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         """Sync the release of ``tag`` with ``files`` and report what changed."""

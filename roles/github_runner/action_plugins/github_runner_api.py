@@ -17,7 +17,7 @@ from ansible.plugins.action import ActionBase
 
 try:
     from mlcops.errors import MlcopsError
-    from mlcops.github import GitHubClient, GitHubNotFound, Runner, Scope
+    from mlcops.github import GitHubClient, GitHubNotFound, Runner, Scope, client_from_settings
 except ImportError as exc:  # pragma: no cover - depends on the controller's environment
     MLCOPS_IMPORT_ERROR: ImportError | None = exc
 else:
@@ -63,25 +63,7 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         return self._templar.template(value) if value is not None else None
 
     def _client(self, task_vars: dict[str, Any]) -> tuple[GitHubClient, Scope]:
-        def text(name: str) -> str | None:
-            value = self._var(task_vars, name)
-            return str(value) if value not in (None, "") else None
-
-        scope = Scope.parse(
-            repo=text("github_repo"), org=text("github_org"), enterprise=text("github_enterprise")
-        )
-        app_id = text("github_app_id")
-        installation = text("github_app_installation_id")
-        client = GitHubClient(
-            str(self._var(task_vars, "github_api_url")),
-            token=None if app_id else text("github_token"),
-            app_id=app_id,
-            app_private_key=text("github_app_private_key") if app_id else None,
-            app_installation_id=int(installation) if installation else None,
-            insecure=bool(self._var(task_vars, "github_api_insecure")),
-            ca_bundle=text("github_ca_bundle"),
-        )
-        return client, scope
+        return client_from_settings(lambda name: self._var(task_vars, name))
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run one command against the API and return what it found or changed."""
