@@ -57,7 +57,7 @@ test: setup image lint ## Everything CI runs: lint, unit, input validation, mole
 demo: image ## The whole loop: local hosts, release of the example to a local registry, health and release reports
 	python examples/demo.py $(DEMO_ARGS)
 
-bench: image ## Provisioning (re-run/cold, four hosts/one) and pipeline (warm/cold, plays/script) ratios
+bench: image ## Provisioning, pipeline, fleet API-call and CLI-overhead figures
 	python tests/bench/bench_provision.py
 	python tests/bench/bench_pipeline.py
 	python tests/bench/bench_fleet.py

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mlcops import __version__
-from mlcops import github as gh
 from mlcops import inventory as inv
 from mlcops import report as run_report
 from mlcops.errors import MlcopsError, UsageError
 from mlcops.fleet import cli as fleet_cli
-from mlcops.local import hosts as local_hosts
 from mlcops.runner import PlaybookRun, find_run, is_secret_name, state_dir
+
+if TYPE_CHECKING:
+    # Imported where used: each costs start-up time that a play command does not need.
+    from mlcops import github as gh
+    from mlcops.local import hosts as local_hosts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -42,11 +47,15 @@ def _default_inventory() -> Path:
 
 
 def _cmd_base_image(args: argparse.Namespace) -> int:
+    from mlcops.local import hosts as local_hosts
+
     print(local_hosts.ensure_base_image(mirror=args.mirror))
     return EXIT_OK
 
 
 def _selected(args: argparse.Namespace) -> list[local_hosts.LocalHost]:
+    from mlcops.local import hosts as local_hosts
+
     found = local_hosts.inventory_hosts(args.inventory)
     if not args.limit:
         return found
@@ -61,6 +70,8 @@ def _selected(args: argparse.Namespace) -> list[local_hosts.LocalHost]:
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
+    from mlcops.local import hosts as local_hosts
+
     selected = _selected(args)
     if not selected:
         raise UsageError(
@@ -75,6 +86,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 
 def _cmd_down(args: argparse.Namespace) -> int:
+    from mlcops.local import hosts as local_hosts
+
     removed = local_hosts.down(None if args.all else _selected(args))
     for name in removed:
         print(f"{name}: removed")
@@ -83,6 +96,8 @@ def _cmd_down(args: argparse.Namespace) -> int:
 
 def _github_client(api_url: str, *, insecure: bool) -> gh.GitHubClient:
     """Build a client from the environment's credentials (never from the command line)."""
+    from mlcops import github as gh
+
     if urllib.parse.urlsplit(api_url).scheme == "http" and not insecure:
         raise UsageError(f"--api-url {api_url} is plain http: use https or pass --insecure")
     env = os.environ
@@ -120,6 +135,8 @@ def _github_client(api_url: str, *, insecure: bool) -> gh.GitHubClient:
 
 
 def _cmd_runners_list(args: argparse.Namespace) -> int:
+    from mlcops import github as gh
+
     scope = gh.Scope.parse(repo=args.repo, org=args.org, enterprise=args.enterprise)
     runners = _github_client(args.api_url, insecure=args.insecure).runners(scope)
     if args.json:
@@ -200,9 +217,6 @@ def run_play(args: argparse.Namespace, playbook: str) -> int:
         raise UsageError(f"--inventory {args.inventory}: no such file or directory")
     if not path.is_file():
         raise UsageError(f"playbook {path} does not exist: is this checkout complete?")
-    # Ansible reads its configuration when it is first imported (by inv.resolve).
-    os.environ.setdefault("ANSIBLE_CONFIG", str(project_dir() / "ansible.cfg"))
-    inv.resolve(args.inventory, args.limit)
     run = PlaybookRun(
         path,
         args.inventory,
@@ -213,19 +227,25 @@ def run_play(args: argparse.Namespace, playbook: str) -> int:
         project_dir=project_dir(),
         keep=args.keep,
     )
-    view: Any
+    view: Any = contextlib.nullcontext()
     if mode == "live":
         view = LiveProgress(run.state)
     elif mode == "plain":
         view = PlainProgress()
-    else:
-        view = None
-    if view is not None:
+    if mode in ("live", "plain"):
         run.listeners.append(view)
-        with view:
-            state = run.run()
-    else:
+    with view:
         state = run.run()
+    if state.status == "failed" and not state.hosts:
+        # ansible-playbook stopped before its first play: when the inventory or --limit is
+        # why (the run checks them, at no cost), say so in one line and exit 2.
+        try:
+            # Ansible reads its configuration when it is first imported (by inv.resolve).
+            os.environ.setdefault("ANSIBLE_CONFIG", str(project_dir() / "ansible.cfg"))
+            inv.resolve(args.inventory, args.limit)
+        except UsageError:
+            shutil.rmtree(run.run_dir, ignore_errors=True)
+            raise
     report = run_report.write(state, run.run_dir, secrets=run.secret_values)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -69,6 +69,9 @@ REDACTED = "<redacted>"
 #: The Ansible Vault password, handed to ansible-playbook through a password client script.
 VAULT_PASSWORD_ENV = "MLCOPS_VAULT_PASSWORD"  # noqa: S105 (the variable's name)
 
+#: Where the ``mlcops_preflight`` callback lives (it refuses an inventory with no host).
+CALLBACKS_DIR = Path(__file__).with_name("ansible_callbacks")
+
 #: Events that carry a task result for one host, and the status each one means.
 RESULT_EVENTS = {
     "runner_on_ok": "ok",
@@ -77,6 +80,18 @@ RESULT_EVENTS = {
     "runner_on_skipped": "skipped",
     "runner_item_on_failed": "failed",
 }
+#: Events whose JSON ansible-runner keeps under ``job_events/`` (the others are in the report).
+KEPT_EVENTS = frozenset(
+    {
+        "runner_on_failed",
+        "runner_on_unreachable",
+        "runner_item_on_failed",
+        "runner_on_async_failed",
+        "warning",
+        "error",
+        "playbook_on_stats",
+    }
+)
 #: ansible-runner's final status of a run, mapped to ours.
 _STATUS = {"successful": "ok", "failed": "failed", "canceled": "cancelled", "timeout": "failed"}
 
@@ -494,6 +509,15 @@ class PlaybookRun:
             for k, v in config.env.items()
             if k in self.env or k.startswith("ANSIBLE_") or k in runner_keys
         }
+        # The inventory is checked by ansible-playbook, which reads it anyway: a --limit that
+        # matches nothing and (with this) an inventory that does not parse are its errors,
+        # an inventory with no host is refused by mlcops_preflight. All before any play.
+        config.env.setdefault("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
+        config.env["MLCOPS_REQUIRE_HOSTS"] = "1"
+        plugins = config.env.get("ANSIBLE_CALLBACK_PLUGINS")
+        config.env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
+            p for p in (str(CALLBACKS_DIR), plugins) if p
+        )
         return config
 
     def _vault_script(self) -> Path:
@@ -520,10 +544,16 @@ class PlaybookRun:
         return True
 
     def _on_event(self, event: dict[str, Any]) -> bool:
+        """Fold the event in; tell ansible-runner to keep its file only when it says why.
+
+        ansible-runner writes every event it is told to keep to ``job_events/`` as JSON: for
+        a run of many tasks, that was most of this process's work. The report holds what ok
+        events said; the files kept are those of failures, warnings, errors and the stats.
+        """
         self.state.apply(event)
         for listener in self.listeners:
             listener(self.state, event)
-        return True
+        return event.get("event") in KEPT_EVENTS
 
     def start(self) -> None:
         """Start the run in a background thread."""

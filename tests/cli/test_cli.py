@@ -36,6 +36,8 @@ def bad(capsys: pytest.CaptureFixture[str], state: Path, *argv: str) -> str:
         (["provision", "-l", "no-such-host"], "--limit no-such-host matches no host"),
         (["provision", "-i", "{broken}"], "does not parse: Failed to parse inventory"),
         (["provision", "-l", "local-*,!local-a,!local-b"], "matches no host"),
+        (["provision", "-i", "{empty}"], "has no host: add hosts to it"),
+        (["build", "-i", "{empty}"], "has no host: add hosts to it"),
         (["release"], "the following arguments are required: --ref"),
         (["release", "--ref", "--oops"], "--ref"),
         (
@@ -63,7 +65,9 @@ def test_bad_input_is_one_line_and_exit_2(
     """Each mistake is named with its fix, and nothing runs."""
     broken = project / "broken.yml"
     broken.write_text("all: [unclosed\n")
-    argv = [a.replace("{broken}", str(broken)) for a in argv]
+    empty = project / "empty.yml"
+    empty.write_text("all:\n  hosts: {}\n")
+    argv = [a.replace("{broken}", str(broken)).replace("{empty}", str(empty)) for a in argv]
     if argv[0] in ("provision", "build", "release", "verify", "image") and "-i" not in argv:
         argv = [*argv, "-i", str(project / "inventory" / "hosts.yml")]
     line = bad(capsys, state, *argv)

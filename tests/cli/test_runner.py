@@ -241,3 +241,42 @@ def test_report_scrubs_secret_values(tmp_path: Path) -> None:
     for name in ("report.json", "report.md"):
         assert secret not in (tmp_path / "r1" / name).read_text()
     assert "## Published" in (tmp_path / "r1" / "report.md").read_text()
+
+
+def test_an_inventory_without_hosts_stops_the_run_before_any_play(
+    state: Path, tmp_path: Path
+) -> None:
+    """ansible-playbook would run localhost plays on the controller; mlcops_preflight stops it."""
+    stamp = tmp_path / "a-play-ran"
+    playbook = tmp_path / "local.yml"
+    playbook.write_text(
+        "- name: Run on the controller\n"
+        "  hosts: localhost\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - name: Touch\n"
+        "      ansible.builtin.file:\n"
+        f"        path: {stamp}\n"
+        "        state: touch\n"
+    )
+    empty = tmp_path / "empty.yml"
+    empty.write_text("all:\n  hosts: {}\n")
+    result = PlaybookRun(playbook, empty, runs_dir=state / "runs").run()
+    assert result.status == "failed" and not result.hosts and not result.results
+    assert not stamp.exists(), "a play ran against an inventory without hosts"
+    # The same playbook through plain ansible-playbook, with the callback on its path but
+    # without MLCOPS_REQUIRE_HOSTS: the callback is idle and the localhost play runs.
+    import subprocess
+
+    from mlcops.runner import CALLBACKS_DIR
+
+    env = {**os.environ, "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS_DIR)}
+    env.pop("MLCOPS_REQUIRE_HOSTS", None)
+    subprocess.run(
+        ["ansible-playbook", "-i", str(empty), str(playbook)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert stamp.exists()
