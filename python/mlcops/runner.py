@@ -276,58 +276,52 @@ def _message(res: Mapping[str, Any]) -> str:
 EventListener = Callable[[RunState, Mapping[str, Any]], None]
 
 
-def _children() -> dict[int, list[int]]:
-    """Map each process id to its children's (from /proc)."""
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat_line = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat_line.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry.name))
-    return tree
-
-
-def _process_tree(marker: bytes) -> list[int]:
-    """Return the child of this process whose environment holds ``marker``, and its descendants.
+def _run_processes(marker: bytes) -> list[int]:
+    """Return every process whose environment holds ``marker``, this one excepted.
 
     ansible-runner kills only the process group of ansible-playbook, but Ansible's workers
     start their own sessions, so the modules they run (a ``command: sleep``) would outlive a
-    cancelled run. The run's processes are found by the artifact path in their environment.
+    cancelled run; and a worker forked while ansible-playbook was being stopped, or a process
+    a task detached, is no descendant of this process any more. All of them inherited the
+    run's artifact path in their environment, so they are found by it.
     """
-    tree = _children()
-    roots = []
-    for pid in tree.get(os.getpid(), []):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
         try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
+            environ = (entry / "environ").read_bytes()
         except OSError:
             continue
         if marker in environ.split(b"\0"):
-            roots.append(pid)
-    found: list[int] = []
-    while roots:
-        pid = roots.pop()
-        found.append(pid)
-        roots += tree.get(pid, [])
+            found.append(int(entry.name))
     return found
 
 
-def _terminate(pids: list[int], grace: float = 3.0) -> None:
-    """SIGTERM the processes, then SIGKILL those still there after ``grace`` seconds."""
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+def _stop_processes(marker: bytes, grace: float = 3.0) -> None:
+    """SIGTERM the run's processes, then SIGKILL those still there after ``grace`` seconds.
+
+    The search is repeated until none is left, so that one started meanwhile is stopped too.
+    """
+    signalled: set[int] = set()
     deadline = time.monotonic() + grace
-    alive = list(pids)
-    while alive and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        alive = [p for p in _run_processes(marker) if not _zombie(p)]
+        if not alive:
+            return
+        for pid in set(alive) - signalled:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+            signalled.add(pid)
         time.sleep(0.05)
-        alive = [p for p in alive if Path(f"/proc/{p}").exists() and not _zombie(p)]
-    for pid in alive:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        alive = [p for p in _run_processes(marker) if not _zombie(p)]
+        if not alive:
+            return
+        for pid in alive:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def _zombie(pid: int) -> bool:
@@ -438,6 +432,7 @@ class PlaybookRun:
         )
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()
         self._runner: Runner | None = None
         self._fifo: _RedactingFifo | None = None
         self._error: BaseException | None = None
@@ -540,7 +535,7 @@ class PlaybookRun:
         if not self._stopped:
             self._stopped = True
             marker = f"AWX_ISOLATED_DATA_DIR={self.run_dir}".encode()
-            _terminate(_process_tree(marker))
+            _stop_processes(marker)
         return True
 
     def _on_event(self, event: dict[str, Any]) -> bool:
@@ -572,6 +567,8 @@ class PlaybookRun:
                 self._runner.run()
             except BaseException as exc:
                 self._error = exc
+            finally:
+                self._done.set()
 
         self._thread = threading.Thread(target=target, name=f"mlcops-run-{self.run_id}")
         self._thread.start()
@@ -579,11 +576,16 @@ class PlaybookRun:
     def wait(self) -> RunState:
         """Wait for the end of the run; Ctrl-C (``KeyboardInterrupt``) cancels it cleanly."""
         assert self._thread is not None and self._runner is not None and self._fifo is not None
-        while self._thread.is_alive():
+        # Not Thread.join: in CPython 3.11, a KeyboardInterrupt that lands in join() can mark
+        # the thread as stopped while it runs on (is_alive() turns False), and the run would
+        # be reported cancelled while ansible-playbook went on. An Event has no such state.
+        while True:
             try:
-                self._thread.join(timeout=0.2)
+                if self._done.wait(timeout=0.2):
+                    break
             except KeyboardInterrupt:
                 self.cancel()
+        self._thread.join()
         self._fifo.close()
         if self._error is not None:
             raise MlcopsError(f"ansible-runner failed: {self._error}") from self._error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -146,6 +147,26 @@ def test_ctrl_c_cancels_with_exit_130(state: Path, project: Path) -> None:
     report = json.loads(next((state / "runs").glob("*/report.json")).read_text())
     assert report["status"] == "cancelled"
     assert {c["task"] for c in report["failed"]} <= {"Sleep a long time"}
+    # And nothing of the run is left: ansible-playbook, its workers and the sleep.
+    marker = f"MLCOPS_STATE_DIR={state}".encode()
+    deadline = time.monotonic() + 10
+    while (left := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "processes of the cancelled run are still there"
+
+
+def _processes_with(marker: bytes) -> list[int]:
+    """Processes whose environment holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_runners_list_and_up_still_parse() -> None:

@@ -280,3 +280,48 @@ def test_an_inventory_without_hosts_stops_the_run_before_any_play(
         timeout=120,
     )
     assert stamp.exists()
+
+
+def test_cancel_also_stops_processes_that_left_the_tree(state: Path, tmp_path: Path) -> None:
+    """A process a task detached (its parent is init now) is part of the run and is stopped."""
+    marker = "4129"
+    playbook = tmp_path / "detach.yml"
+    playbook.write_text(
+        "- name: Detach a process, then sleep\n"
+        "  hosts: local-a\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - name: Detach\n"
+        "      ansible.builtin.shell:\n"
+        f"        cmd: (setsid sleep {marker} >/dev/null 2>&1 </dev/null &)\n"
+        "      changed_when: false\n"
+        "    - name: Sleep a long time\n"
+        "      ansible.builtin.command:\n"
+        "        cmd: sleep 300\n"
+        "      changed_when: false\n"
+    )
+    sleeping = threading.Event()
+
+    def listener(s: RunState, _event: object) -> None:
+        if any(h.task == "Sleep a long time" for h in s.hosts.values()):
+            sleeping.set()
+
+    r = PlaybookRun(playbook, INVENTORY, runs_dir=state / "runs", listeners=[listener])
+    r.start()
+    try:
+        assert sleeping.wait(60), "the sleep task never started"
+        detached = _sleepers(marker)
+        assert detached, "the detached process never ran"
+        assert all(
+            Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] != str(os.getpid())
+            for pid in detached
+        )
+        r.cancel()
+        assert r.wait().status == "cancelled"
+        deadline = time.monotonic() + 10
+        while _sleepers(marker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _sleepers(marker), "the detached process outlived the cancelled run"
+    finally:
+        for pid in _sleepers(marker):
+            os.kill(pid, 9)

@@ -13,8 +13,7 @@ import pytest
 
 from tests.windows.play import run_as_windows
 
-SHA = "ab" * 32
-TOOLCHAIN_OK: dict[str, Any] = {"windows_toolchain_vulkan_sha256": SHA}
+TOOLCHAIN_OK: dict[str, Any] = {}  # the defaults pass pre-flight
 
 TOOLCHAIN_CASES = [
     pytest.param(
@@ -56,10 +55,10 @@ TOOLCHAIN_CASES = [
         id="vulkan-without-checksum",
     ),
     pytest.param(
-        {"windows_toolchain_python_source": "miniconda"},
+        {"windows_toolchain_python_source": "miniconda", "windows_toolchain_miniconda_sha256": "x"},
         {},
         "windows_toolchain_miniconda_sha256 must be the SHA-256 published for "
-        "Miniconda3-py311_24.9.2-0-Windows-x86_64.exe",
+        "Miniconda3-py312_24.9.2-0-Windows-x86_64.exe",
         id="miniconda-without-checksum",
     ),
     pytest.param(
