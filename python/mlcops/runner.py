@@ -25,16 +25,39 @@ import signal
 import stat
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ansible_runner.runner
+import pexpect  # type: ignore[import-untyped]
 from ansible_runner.config.runner import RunnerConfig
 from ansible_runner.runner import Runner
 
 from mlcops.errors import MlcopsError, UsageError
+
+
+class _ReaderSpawn(pexpect.spawn):  # type: ignore[misc]
+    """pexpect's ``spawn`` without the pauses it makes for interactive programs.
+
+    pexpect sleeps after every read (0.1 ms asked, a scheduler tick in practice) and
+    ptyprocess 0.1 s after closing the terminal. ansible-runner only reads ansible-playbook's
+    output, thousands of times a run, and those pauses cost about 5% of a run of short tasks
+    (``tests/bench/bench_cli.py``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delayafterread = None
+        self.ptyproc.delayafterclose = 0.0
+
+
+# ansible-runner spawns ansible-playbook through its module's own name for pexpect: that name
+# now gives the spawn above. pexpect itself, and anything else using it, is unchanged.
+ansible_runner.runner.pexpect = types.SimpleNamespace(**{**vars(pexpect), "spawn": _ReaderSpawn})
 
 #: Variables forwarded to the run besides ``ANSIBLE_*`` and the prefixes below.
 FORWARDED_ENV = frozenset(

@@ -325,3 +325,21 @@ def test_cancel_also_stops_processes_that_left_the_tree(state: Path, tmp_path: P
     finally:
         for pid in _sleepers(marker):
             os.kill(pid, 9)
+
+
+def test_ansible_runner_spawns_without_interactive_pauses() -> None:
+    """ansible-runner still spawns through its module's pexpect, which now gives our spawn."""
+    import inspect
+
+    import ansible_runner.runner
+
+    from mlcops.runner import _ReaderSpawn
+
+    assert ansible_runner.runner.pexpect.spawn is _ReaderSpawn
+    assert "pexpect.spawn(" in inspect.getsource(ansible_runner.runner.Runner.run)
+    child = _ReaderSpawn("true", encoding="utf-8")
+    try:
+        assert child.delayafterread is None and child.ptyproc.delayafterclose == 0
+        child.expect(ansible_runner.runner.pexpect.EOF, timeout=10)
+    finally:
+        child.close()
