@@ -20,6 +20,7 @@ from mlcops import inventory as inv
 from mlcops import report as run_report
 from mlcops.errors import MlcopsError, UsageError
 from mlcops.fleet import cli as fleet_cli
+from mlcops.github_args import add_scope_arguments
 from mlcops.runner import PlaybookRun, find_run, is_secret_name, state_dir
 
 if TYPE_CHECKING:
@@ -351,18 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE "
         "(and optionally GITHUB_APP_INSTALLATION_ID).",
     )
-    where = p_list.add_mutually_exclusive_group(required=True)
-    where.add_argument("--repo", metavar="OWNER/REPO", help="a repository's runners")
-    where.add_argument("--org", metavar="ORG", help="an organization's runners")
-    where.add_argument("--enterprise", metavar="ENT", help="an enterprise's runners")
-    p_list.add_argument(
-        "--api-url",
-        default=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
-        help="GitHub API base (default: $GITHUB_API_URL or https://api.github.com)",
-    )
-    p_list.add_argument(
-        "--insecure", action="store_true", help="allow http:// and skip TLS verification"
-    )
+    add_scope_arguments(p_list, required=True)
     p_list.add_argument("--json", action="store_true", help="print a JSON list")
     p_list.set_defaults(func=_cmd_runners_list)
 

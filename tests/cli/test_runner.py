@@ -74,13 +74,8 @@ def _sleepers(marker: str) -> list[int]:
     return pids
 
 
-def test_cancel_stops_the_run_and_keeps_what_ran(state: Path, tmp_path: Path) -> None:
-    """cancel() from another thread ends the run: status cancelled, earlier tasks kept."""
-    marker = "3127"
-    playbook = tmp_path / "sleep.yml"
-    playbook.write_text(
-        (PLAYBOOKS / "sleep.yml").read_text().replace("sleep 300", f"sleep {marker}")
-    )
+def _start_until_sleeping(playbook: Path, state: Path) -> PlaybookRun:
+    """Start a run and return once its task "Sleep a long time" has begun."""
     sleeping = threading.Event()
 
     def listener(s: RunState, _event: object) -> None:
@@ -90,6 +85,17 @@ def test_cancel_stops_the_run_and_keeps_what_ran(state: Path, tmp_path: Path) ->
     r = PlaybookRun(playbook, INVENTORY, runs_dir=state / "runs", listeners=[listener])
     r.start()
     assert sleeping.wait(60), "the sleep task never started"
+    return r
+
+
+def test_cancel_stops_the_run_and_keeps_what_ran(state: Path, tmp_path: Path) -> None:
+    """cancel() from another thread ends the run: status cancelled, earlier tasks kept."""
+    marker = "3127"
+    playbook = tmp_path / "sleep.yml"
+    playbook.write_text(
+        (PLAYBOOKS / "sleep.yml").read_text().replace("sleep 300", f"sleep {marker}")
+    )
+    r = _start_until_sleeping(playbook, state)
     deadline = time.monotonic() + 20
     while not _sleepers(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -300,16 +306,8 @@ def test_cancel_also_stops_processes_that_left_the_tree(state: Path, tmp_path: P
         "        cmd: sleep 300\n"
         "      changed_when: false\n"
     )
-    sleeping = threading.Event()
-
-    def listener(s: RunState, _event: object) -> None:
-        if any(h.task == "Sleep a long time" for h in s.hosts.values()):
-            sleeping.set()
-
-    r = PlaybookRun(playbook, INVENTORY, runs_dir=state / "runs", listeners=[listener])
-    r.start()
+    r = _start_until_sleeping(playbook, state)
     try:
-        assert sleeping.wait(60), "the sleep task never started"
         detached = _sleepers(marker)
         assert detached, "the detached process never ran"
         assert all(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcops.fleet import config as cfg
+from mlcops.github_args import add_scope_arguments
 
 
 def _default_owner() -> str:
@@ -44,19 +45,10 @@ def _common(p: argparse.ArgumentParser, *, github: bool = True) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--prices", type=Path, help="JSON/YAML price overrides (USD per hour)")
     if github:
-        where = p.add_argument_group(
-            "GitHub (credentials from GITHUB_TOKEN or GITHUB_APP_* in the environment)"
-        ).add_mutually_exclusive_group()
-        where.add_argument("--repo", metavar="OWNER/REPO", help="a repository's runners")
-        where.add_argument("--org", metavar="ORG", help="an organization's runners")
-        where.add_argument("--enterprise", metavar="ENT", help="an enterprise's runners")
-        p.add_argument(
-            "--api-url",
-            default=os.environ.get("GITHUB_API_URL") or "https://api.github.com",
-            help="GitHub API base (default: $GITHUB_API_URL or https://api.github.com)",
-        )
-        p.add_argument(
-            "--insecure", action="store_true", help="allow http:// and skip TLS verification"
+        add_scope_arguments(
+            p,
+            required=False,
+            title="GitHub (credentials from GITHUB_TOKEN or GITHUB_APP_* in the environment)",
         )
 
 
