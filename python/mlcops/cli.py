@@ -254,6 +254,9 @@ def run_play(args: argparse.Namespace, playbook: str) -> int:
         failed = [f"{f['host']}: {f['task']}: {f['msg']}" for f in report["failed"]]
         for line in failed[:10]:
             print(f"FAILED {line}")
+        if not state.hosts:  # stopped before any host: Ansible's own error says why
+            for error in report["errors"][:3]:
+                print(f"ERROR {' '.join(error.split())[:300]}")
         counts = ", ".join(
             f"{name} ok={h['ok']} changed={h['changed']} failed={h['failed']}"
             for name, h in report["hosts"].items()

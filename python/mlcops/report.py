@@ -58,6 +58,7 @@ def build(state: RunState) -> dict[str, Any]:
         "published": state.published,
         "versions": state.facts,
         "warnings": state.warnings,
+        "errors": state.errors,
     }
 
 
@@ -117,6 +118,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     for name, h in report["hosts"].items():
         for role, secs in sorted(h["roles_s"].items(), key=lambda kv: -kv[1]):
             out.append(f"| {name} | {role} | {secs} |")
+    if report.get("errors"):  # absent from reports written before errors were kept
+        out += ["", "## Errors", ""]
+        out += [f"- {_cell(' '.join(e.split()))}" for e in report["errors"]]
     if report["failed"]:
         out += ["", "## Failed", "", "| host | role | task | message |", "|---|---|---|---|"]
         for f in report["failed"]:

@@ -205,6 +205,7 @@ class RunState:
     published: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     play: str = ""
 
     def elapsed(self) -> float:
@@ -233,6 +234,8 @@ class RunState:
             self._stats(data)
         elif kind == "warning" and event.get("stdout"):
             self.warnings.append(str(event["stdout"]).strip())
+        elif kind == "error" and event.get("stdout"):
+            self.errors.append(str(event["stdout"]).strip())
 
     def _result(self, kind: str, data: Mapping[str, Any]) -> None:
         status = RESULT_EVENTS[kind]

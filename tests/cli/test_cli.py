@@ -187,3 +187,28 @@ def test_check_mode_changes_nothing(state: Path, project: Path) -> None:
     assert data["extravars"] == {"demo": "1"}
     assert data["changed"] == []
     assert all(h["changed"] == 0 and h["skipped"] == 2 for h in data["hosts"].values())
+
+
+def test_a_play_that_stops_before_any_host_says_why(
+    capsys: pytest.CaptureFixture[str], state: Path, project: Path
+) -> None:
+    """An Ansible error before the first task (not bad input) is exit 1 with its message."""
+    (project / "playbooks" / "wheel.yml").write_text(
+        "- name: A play whose hosts do not template\n"
+        "  hosts: '{{ no_such_group_variable }}'\n"
+        "  gather_facts: false\n"
+        "  tasks:\n"
+        "    - name: Never\n"
+        "      ansible.builtin.debug:\n"
+        "        msg: never\n"
+    )
+    code = cli.main(["wheel", "-i", str(project / "inventory" / "hosts.yml")])
+    out, _ = capsys.readouterr()
+    assert code == 1, out
+    assert any(
+        line.startswith("ERROR ") and "no_such_group_variable" in line for line in out.splitlines()
+    ), out
+    report = json.loads(next((state / "runs").glob("*/report.json")).read_text())
+    assert report["status"] == "failed" and report["hosts"] == {}
+    assert any("no_such_group_variable" in e for e in report["errors"])
+    assert "## Errors" in next((state / "runs").glob("*/report.md")).read_text()
