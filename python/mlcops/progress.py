@@ -10,13 +10,13 @@ import sys
 import threading
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mlcops.runner import RESULT_EVENTS, RunState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 _STYLE = {"ok": "green", "failed": "red", "unreachable": "red", "running": "cyan"}
 
@@ -73,6 +73,10 @@ class LiveProgress:
 
     def __init__(self, state: RunState, console: Console | None = None) -> None:
         """Show ``state`` on ``console`` (default: a console on stdout)."""
+        # rich is imported here, by the terminal view only: plain progress starts sooner.
+        from rich.console import Console
+        from rich.live import Live
+
         self.state = state
         self.console = console or Console()
         self.live = Live(
@@ -81,6 +85,8 @@ class LiveProgress:
 
     def render(self) -> Table:
         """Build the table of the current state."""
+        from rich.table import Table
+
         state = self.state
         title = f"{state.play or 'starting'}  ({_clock(state.elapsed())})"
         table = Table(title=title, title_justify="left", expand=False)

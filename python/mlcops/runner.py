@@ -539,6 +539,8 @@ class PlaybookRun:
         config.env["ANSIBLE_CALLBACK_PLUGINS"] = os.pathsep.join(
             p for p in (str(CALLBACKS_DIR), plugins) if p
         )
+        # ansible-runner's own event callback (awx_display), lightened: see mlcops_events.
+        config.env["ANSIBLE_STDOUT_CALLBACK"] = "mlcops_events"
         return config
 
     def _vault_script(self) -> Path:

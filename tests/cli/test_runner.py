@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import threading
 import time
@@ -341,3 +342,73 @@ def test_ansible_runner_spawns_without_interactive_pauses() -> None:
         child.expect(ansible_runner.runner.pexpect.EOF, timeout=10)
     finally:
         child.close()
+
+
+def _event_summary(events: list[dict[str, object]]) -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(kind, host, task, event_data keys) of each event, in a host-independent order."""
+    out = []
+    for e in events:
+        data = e.get("event_data") or {}
+        assert isinstance(data, dict)
+        keys = tuple(sorted(k for k in data if k not in ("duration", "start", "end")))
+        out.append((str(e["event"]), str(data.get("host", "")), str(data.get("task", "")), keys))
+    return sorted(out)
+
+
+def test_lightened_callback_gives_the_events_of_awx_display(state: Path, tmp_path: Path) -> None:
+    """mlcops_events and ansible-runner's awx_display emit the same events, same fields."""
+    import ansible_runner
+
+    ours: list[dict[str, object]] = []
+    r = run("events.yml", state, listeners=[lambda _s, e: ours.append(dict(e))])
+    assert r.run().status == "ok"
+    assert r._runner is not None
+    assert r._runner.config.env["ANSIBLE_STDOUT_CALLBACK"] == "mlcops_events"
+    stock: list[dict[str, object]] = []
+    (tmp_path / "stock").mkdir()
+    result = ansible_runner.run(
+        private_data_dir=str(tmp_path / "stock"),
+        playbook=str(PLAYBOOKS / "events.yml"),
+        inventory=str(INVENTORY),
+        quiet=True,
+        event_handler=lambda e: bool(stock.append(e)),
+    )
+    assert result.status == "successful"
+    assert _event_summary(ours) == _event_summary(stock)
+    assert any(e["event"] == "runner_on_ok" for e in ours)
+
+
+@pytest.mark.parametrize(
+    ("debug", "expected"),
+    [("0", "Display.debug,event_context.cache"), ("1", "event_context.cache")],
+)
+def test_lightened_callback_takes_off_what_it_says(
+    tmp_path: Path, debug: str, expected: str
+) -> None:
+    """With the installed ansible-runner, both costs come off (the debug wrapper stays when
+    ANSIBLE_DEBUG is on); an upgrade that changes awx_display shows here, not as a slowdown."""
+    import subprocess
+    import sys
+
+    import ansible_runner
+
+    from mlcops.runner import CALLBACKS_DIR
+
+    awx_dir = Path(ansible_runner.__file__).parent / "display_callback" / "callback"
+    code = (
+        "from ansible.plugins.loader import callback_loader\n"
+        "cb = callback_loader.get('mlcops_events')\n"
+        "print('LIGHTENED=' + ','.join(cb.lightened))\n"
+    )
+    env = {
+        **os.environ,
+        "ANSIBLE_CALLBACK_PLUGINS": f"{CALLBACKS_DIR}{os.pathsep}{awx_dir}",
+        "AWX_ISOLATED_DATA_DIR": str(tmp_path),
+        "ANSIBLE_DEBUG": debug,
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    # With ANSIBLE_DEBUG on, awx_display's markers and Ansible's debug lines share stdout.
+    assert re.findall(r"LIGHTENED=([\w.,]*)", out) == [expected], out
+    assert (tmp_path / "job_events").is_dir()
