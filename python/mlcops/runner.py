@@ -87,6 +87,7 @@ FORWARDED_ENV = frozenset(
 FORWARDED_PREFIXES = ("ANSIBLE_", "DOCKER_", "AWS_", "GITHUB_", "MLCOPS_")
 #: Variables that hold secrets even though their names do not say so.
 SECRET_ENV = frozenset({"AWS_ACCESS_KEY_ID", "GITHUB_APP_PRIVATE_KEY"})
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|PRIVATE_KEY|CREDENTIAL", re.I)
 REDACTED = "<redacted>"
 #: The Ansible Vault password, handed to ansible-playbook through a password client script.
@@ -232,10 +233,17 @@ class RunState:
             self._result(kind, data)
         elif kind == "playbook_on_stats":
             self._stats(data)
-        elif kind == "warning" and event.get("stdout"):
-            self.warnings.append(str(event["stdout"]).strip())
-        elif kind == "error" and event.get("stdout"):
-            self.errors.append(str(event["stdout"]).strip())
+        elif kind in ("warning", "error", "verbose") and event.get("stdout"):
+            self._message(kind, str(event["stdout"]))
+
+    def _message(self, kind: str, stdout: str) -> None:
+        # A warning or an error a worker shows reaches ansible-runner as a "verbose" event
+        # (awx_display tags only what the controller shows): its prefix says which it is.
+        text = _ANSI.sub("", stdout).strip()
+        if kind == "warning" or text.startswith("[WARNING]"):
+            self.warnings.append(text)
+        elif kind == "error" or text.startswith(("[ERROR]", "ERROR!")):
+            self.errors.append(text)
 
     def _result(self, kind: str, data: Mapping[str, Any]) -> None:
         status = RESULT_EVENTS[kind]

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -112,17 +113,8 @@ def main() -> int:
             "ANSIBLE_STDOUT_CALLBACK": "mlcops_events",
             "ANSIBLE_CALLBACK_PLUGINS": f"{CALLBACKS_DIR}{os.pathsep}{awx_dir}",
         }
-        timed(plain_cmd, env, root)  # warm the page cache and Ansible's caches
-        plain: list[tuple[float, float]] = []
-        whole: list[tuple[float, float]] = []
-        wrapper: list[tuple[float, float]] = []
-        callback: list[tuple[float, float]] = []
-        lightened: list[tuple[float, float]] = []
-        for _ in range(args.rounds):
-            plain.append(timed(plain_cmd, env, root))
-            callback.append(timed(plain_cmd, callback_env, root))
-            lightened.append(timed(plain_cmd, lightened_env, root))
-            whole.append(timed(mlcops_cmd, env, root))
+
+        def wrapper() -> tuple[float, float]:
             start, cpu = time.monotonic(), cpu_seconds()
             run = PlaybookRun(
                 playbook,
@@ -134,21 +126,39 @@ def main() -> int:
             state = run.run()
             assert state.status == "ok", state.status
             assert len(state.results) == args.tasks
-            wrapper.append((time.monotonic() - start, cpu_seconds() - cpu))
+            return time.monotonic() - start, cpu_seconds() - cpu
+
+        cases: dict[str, Callable[[], tuple[float, float]]] = {
+            "ansible_playbook": lambda: timed(plain_cmd, env, root),
+            "mlcops_command": lambda: timed(mlcops_cmd, env, root),
+            "wrapper": wrapper,
+            "runner_callback": lambda: timed(plain_cmd, callback_env, root),
+            "mlcops_callback": lambda: timed(plain_cmd, lightened_env, root),
+        }
+        timed(plain_cmd, env, root)  # warm the page cache and Ansible's caches
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        names = list(cases)
+        for i in range(args.rounds):
+            # Each round runs every case once, starting one further along each time, so that
+            # no case always follows the same one.
+            for name in names[i % len(names) :] + names[: i % len(names)]:
+                samples[name].append(cases[name]())
     figures: dict[str, float] = {"tasks": args.tasks, "rounds": args.rounds}
-    for name, samples in (
-        ("ansible_playbook", plain),
-        ("mlcops_command", whole),
-        ("wrapper", wrapper),
-        ("runner_callback", callback),
-        ("mlcops_callback", lightened),
-    ):
-        figures[f"{name}_s"] = statistics.median(s[0] for s in samples)
-        figures[f"{name}_cpu_s"] = statistics.median(s[1] for s in samples)
-    for name in ("mlcops_command", "wrapper", "runner_callback", "mlcops_callback"):
-        figures[f"{name}_ratio"] = figures[f"{name}_s"] / figures["ansible_playbook_s"]
-        figures[f"{name}_cpu_ratio"] = figures[f"{name}_cpu_s"] / figures["ansible_playbook_cpu_s"]
-    print(f"{args.tasks} no-op tasks, median of {args.rounds} (target: ratio < 1.10)")
+    plain = samples["ansible_playbook"]
+    for name, runs in samples.items():
+        figures[f"{name}_s"] = statistics.median(s[0] for s in runs)
+        figures[f"{name}_cpu_s"] = statistics.median(s[1] for s in runs)
+        if name == "ansible_playbook":
+            continue
+        # Ratios are taken within a round (same background load), then the median is kept.
+        walls = sorted(s[0] / p[0] for s, p in zip(runs, plain, strict=True))
+        figures[f"{name}_ratio"] = statistics.median(walls)
+        figures[f"{name}_ratio_low"], figures[f"{name}_ratio_high"] = walls[0], walls[-1]
+        figures[f"{name}_cpu_ratio"] = statistics.median(
+            s[1] / p[1] for s, p in zip(runs, plain, strict=True)
+        )
+    print(f"{args.tasks} no-op tasks, {args.rounds} rounds (target: ratio < 1.10)")
+    print("  ratios: median of the per-round ratios to ansible-playbook (lowest-highest)")
     for name, label in (
         ("ansible_playbook", "ansible-playbook"),
         ("mlcops_command", "mlcops provision"),
@@ -160,14 +170,18 @@ def main() -> int:
         line = f"  {label:<19} wall {wall:6.2f} s  cpu {cpu_s:6.2f} s"
         if name != "ansible_playbook":
             line += (
-                f"  wall ratio {figures[name + '_ratio']:.2f}"
-                f"  cpu ratio {figures[name + '_cpu_ratio']:.2f}"
+                f"  wall ratio {figures[name + '_ratio']:.3f}"
+                f" ({figures[name + '_ratio_low']:.2f}-{figures[name + '_ratio_high']:.2f})"
+                f"  cpu ratio {figures[name + '_cpu_ratio']:.3f}"
             )
         print(line)
     # What mlcops adds on top of the event callback it runs ansible-playbook with.
-    own = figures["mlcops_command_s"] / figures["mlcops_callback_s"]
+    own = statistics.median(
+        m[0] / c[0]
+        for m, c in zip(samples["mlcops_command"], samples["mlcops_callback"], strict=True)
+    )
     figures["mlcops_over_callback_ratio"] = own
-    print(f"  mlcops provision / mlcops_events alone: wall ratio {own:.2f}")
+    print(f"  mlcops provision / mlcops_events alone: wall ratio {own:.3f}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -8,6 +8,7 @@ import stat
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -355,27 +356,53 @@ def _event_summary(events: list[dict[str, object]]) -> list[tuple[str, str, str,
     return sorted(out)
 
 
-def test_lightened_callback_gives_the_events_of_awx_display(state: Path, tmp_path: Path) -> None:
-    """mlcops_events and ansible-runner's awx_display emit the same events, same fields."""
-    import ansible_runner
-
-    ours: list[dict[str, object]] = []
-    r = run("events.yml", state, listeners=[lambda _s, e: ours.append(dict(e))])
-    assert r.run().status == "ok"
-    assert r._runner is not None
-    assert r._runner.config.env["ANSIBLE_STDOUT_CALLBACK"] == "mlcops_events"
-    stock: list[dict[str, object]] = []
-    (tmp_path / "stock").mkdir()
-    result = ansible_runner.run(
-        private_data_dir=str(tmp_path / "stock"),
-        playbook=str(PLAYBOOKS / "events.yml"),
-        inventory=str(INVENTORY),
-        quiet=True,
-        event_handler=lambda e: bool(stock.append(e)),
+def test_lightened_callback_gives_the_events_of_awx_display(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same run with mlcops_events and with ansible-runner's awx_display gives the same
+    events with the same fields: results of every kind, a warning, verbose output."""
+    playbook = tmp_path / "kinds.yml"
+    playbook.write_text(
+        (PLAYBOOKS / "events.yml").read_text() + "    - name: Warn\n"
+        "      ansible.builtin.debug:\n"
+        "        # A lookup of a missing file with errors=warn warns instead of failing.\n"
+        "        msg: \"{{ lookup('ansible.builtin.file', '/nonexistent/mlcops',"
+        " errors='warn') }}\"\n"
+        "    - name: Fail and go on\n"
+        "      ansible.builtin.command:\n"
+        '        cmd: "false"\n'
+        "      changed_when: false\n"
+        "      ignore_errors: true\n"
     )
-    assert result.status == "successful"
-    assert _event_summary(ours) == _event_summary(stock)
-    assert any(e["event"] == "runner_on_ok" for e in ours)
+    runs: dict[str, tuple[RunState, list[dict[str, object]]]] = {}
+    for callback in ("mlcops_events", "awx_display"):
+        events: list[dict[str, object]] = []
+        r = PlaybookRun(
+            playbook,
+            INVENTORY,
+            runs_dir=state / callback,
+            extravars={"ansible_verbosity": "1"},
+            listeners=[lambda _s, e, events=events: events.append(dict(e))],
+        )
+        if callback == "awx_display":
+            config = r._config
+
+            def stock_callback(config: Any = config) -> Any:
+                c = config()
+                c.env["ANSIBLE_STDOUT_CALLBACK"] = "awx_display"
+                return c
+
+            monkeypatch.setattr(r, "_config", stock_callback)
+        runs[callback] = (r.run(), events)
+        assert r._runner is not None
+        assert r._runner.config.env["ANSIBLE_STDOUT_CALLBACK"] == callback
+    (ours, our_events), (stock, stock_events) = runs["mlcops_events"], runs["awx_display"]
+    assert ours.status == stock.status == "ok"
+    assert _event_summary(our_events) == _event_summary(stock_events)
+    kinds = {str(e["event"]) for e in our_events}
+    assert {"runner_on_ok", "runner_on_skipped", "runner_on_failed"} <= kinds
+    assert ours.warnings == stock.warnings
+    assert any("/nonexistent/mlcops" in w for w in ours.warnings), ours.warnings
 
 
 @pytest.mark.parametrize(
