@@ -21,6 +21,7 @@ unchanged.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from typing import Any
@@ -53,14 +54,13 @@ _awx = sys.modules[AWX_DISPLAY.__module__] if AWX_DISPLAY is not None else None
 class PartialEventWriter:
     """Writes an event's data where ansible-runner's reader looks for it, in one write."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, encoder: json.JSONEncoder) -> None:
         self.events_dir = os.path.join(data_dir, "job_events")
         os.makedirs(self.events_dir, mode=0o700, exist_ok=True)
-        self._encoder = _awx.AnsibleJSONEncoderLocal() if _awx is not None else None
+        self._encoder = encoder
 
     def set(self, key: str, value: Any) -> None:
         """Store one event's data (``key`` is ``:1:ev-<uuid>``, as awx_display names it)."""
-        assert self._encoder is not None
         name = key.removeprefix(":1:ev-") + "-partial.json"
         data = self._encoder.encode(value).encode()
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
@@ -69,21 +69,27 @@ class PartialEventWriter:
             f.write(data)
 
 
-def lighten(awx: Any = None) -> list[str]:
-    """Take off awx_display's two avoidable costs; return what was changed."""
-    awx = awx or _awx
+def lighten() -> list[str]:
+    """Take off awx_display's two avoidable costs where it has them; return what changed."""
     changed: list[str] = []
-    if awx is None:
-        return changed
-    # The inner function of awx_display's with_context(): every wrapper it made shares it.
-    wrapper_code = awx.with_context(debug=True)(lambda: None).__code__
-    if not C.DEFAULT_DEBUG and getattr(Display.debug, "__code__", None) is wrapper_code:
-        Display.debug = Display.debug.__wrapped__
-        changed.append("Display.debug")
-    context: Any = getattr(awx, "event_context", None)
+    with_context = getattr(_awx, "with_context", None)
+    if with_context is not None and not C.DEFAULT_DEBUG:
+        # The inner function of awx_display's with_context(): every wrapper it made shares it.
+        wrapper_code = with_context(debug=True)(lambda: None).__code__
+        if getattr(Display.debug, "__code__", None) is wrapper_code:
+            Display.debug = Display.debug.__wrapped__
+            changed.append("Display.debug")
+    context = getattr(_awx, "event_context", None)
+    file_write = getattr(_awx, "IsolatedFileWrite", None)
+    encoder = getattr(_awx, "AnsibleJSONEncoderLocal", None)
     data_dir = os.environ.get("AWX_ISOLATED_DATA_DIR")
-    if data_dir and isinstance(getattr(context, "cache", None), awx.IsolatedFileWrite):
-        context.cache = PartialEventWriter(data_dir)
+    if (
+        data_dir
+        and file_write
+        and encoder
+        and isinstance(getattr(context, "cache", None), file_write)
+    ):
+        context.cache = PartialEventWriter(data_dir, encoder())  # type: ignore[union-attr]
         changed.append("event_context.cache")
     return changed
 
