@@ -439,3 +439,31 @@ def test_lightened_callback_takes_off_what_it_says(
     # With ANSIBLE_DEBUG on, awx_display's markers and Ansible's debug lines share stdout.
     assert re.findall(r"LIGHTENED=([\w.,]*)", out) == [expected], out
     assert (tmp_path / "job_events").is_dir()
+
+
+def test_lightened_callback_without_ansible_runner_says_so(tmp_path: Path) -> None:
+    """Chosen outside mlcops, without ansible-runner's callbacks, it fails in one line."""
+    import subprocess
+
+    from mlcops.runner import CALLBACKS_DIR
+
+    playbook = tmp_path / "one.yml"
+    playbook.write_text(
+        "- name: One task\n  hosts: localhost\n  gather_facts: false\n"
+        "  tasks:\n    - name: Say hi\n      ansible.builtin.debug:\n        msg: hi\n"
+    )
+    env = {
+        **os.environ,
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS_DIR),
+        "ANSIBLE_STDOUT_CALLBACK": "mlcops_events",
+    }
+    done = subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "mlcops_events needs ansible-runner's awx_display callback" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

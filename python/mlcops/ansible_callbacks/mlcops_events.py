@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 from ansible import constants as C  # type: ignore[import-untyped]
+from ansible.errors import AnsibleError  # type: ignore[import-untyped]
 from ansible.plugins.callback import CallbackBase  # type: ignore[import-untyped]
 from ansible.plugins.loader import callback_loader  # type: ignore[import-untyped]
 from ansible.utils.display import Display  # type: ignore[import-untyped]
@@ -103,7 +104,7 @@ class CallbackModule(AWX_DISPLAY or CallbackBase):  # type: ignore[misc]
 
     def __init__(self) -> None:
         if AWX_DISPLAY is None:
-            raise RuntimeError(
+            raise AnsibleError(
                 "mlcops_events needs ansible-runner's awx_display callback on "
                 "ANSIBLE_CALLBACK_PLUGINS: run it through mlcops"
             )
