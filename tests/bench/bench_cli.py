@@ -1,8 +1,9 @@
 """Overhead of the mlcops wrapper: a 200-task no-op playbook, mlcops vs plain ansible-playbook.
 
 Not a test: it prints figures (target: mlcops / ansible-playbook < 1.1). Both sides run the
-same generated playbook against localhost with the local connection, alternately, and the
-median of each side is compared, so that background load affects both alike.
+same generated playbook against localhost with the local connection, in rounds that run
+every case once (each round in another order); each ratio is taken within a round, so that
+background load affects both sides alike, and the median over the rounds is reported.
 
     python tests/bench/bench_cli.py [--tasks 200] [--rounds 3] [--json out.json]
 
