@@ -24,6 +24,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 setup: $(STAMP) ## Create the virtualenv with pinned tools
+	@# The editable install leaves mlcops uncompiled, and PYTHONDONTWRITEBYTECODE (set on CI
+	@# machines) would have every `mlcops` start compile it again: compile what changed.
+	@$(VENV)/bin/python -m compileall -q python/mlcops
 
 engine: ## Install Docker, debootstrap, apt-utils, the OCI registry (GHCR stand-in) from Debian; start dockerd
 	@command -v dockerd >/dev/null && command -v debootstrap >/dev/null && command -v apt-ftparchive >/dev/null \

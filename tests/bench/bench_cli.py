@@ -2,8 +2,9 @@
 
 Not a test: it prints figures (target: mlcops / ansible-playbook < 1.1). Both sides run the
 same generated playbook against localhost with the local connection, in rounds that run
-every case once (each round in another order); each ratio is taken within a round, so that
-background load affects both sides alike, and the median over the rounds is reported.
+every case once (each round in another order). Each run of a case comes between two runs of
+plain ``ansible-playbook`` and its ratio is taken to their mean, so that the load of the
+machine, which drifts within seconds, weighs on both sides alike; the median is reported.
 
     python tests/bench/bench_cli.py [--tasks 200] [--rounds 3] [--json out.json]
 
@@ -137,29 +138,40 @@ def main() -> int:
             "mlcops_callback": lambda: timed(plain_cmd, lightened_env, root),
         }
         timed(plain_cmd, env, root)  # warm the page cache and Ansible's caches
+        # Every run of a case comes between two runs of plain ansible-playbook, and its ratio
+        # is taken to their mean: the machine's load drifts within seconds, and a case is
+        # compared with what plain ansible-playbook took right before and right after it.
+        # Each round runs every case once, starting one further along each time.
+        names = [name for name in cases if name != "ansible_playbook"]
+        order = [n for i in range(args.rounds) for n in names[i % 4 :] + names[: i % 4]]
+        plain = [cases["ansible_playbook"]()]
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-        names = list(cases)
-        for i in range(args.rounds):
-            # Each round runs every case once, starting one further along each time, so that
-            # no case always follows the same one.
-            for name in names[i % len(names) :] + names[: i % len(names)]:
-                samples[name].append(cases[name]())
+        ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        for name in order:
+            wall, cpu = cases[name]()
+            plain.append(cases["ansible_playbook"]())
+            samples[name].append((wall, cpu))
+            around = plain[-2:]
+            ratios[name].append(
+                (
+                    wall / statistics.mean(p[0] for p in around),
+                    cpu / statistics.mean(p[1] for p in around),
+                )
+            )
+        samples["ansible_playbook"] = plain
     figures: dict[str, float] = {"tasks": args.tasks, "rounds": args.rounds}
-    plain = samples["ansible_playbook"]
     for name, runs in samples.items():
         figures[f"{name}_s"] = statistics.median(s[0] for s in runs)
         figures[f"{name}_cpu_s"] = statistics.median(s[1] for s in runs)
         if name == "ansible_playbook":
             continue
-        # Ratios are taken within a round (same background load), then the median is kept.
-        walls = sorted(s[0] / p[0] for s, p in zip(runs, plain, strict=True))
+        walls = sorted(r[0] for r in ratios[name])
         figures[f"{name}_ratio"] = statistics.median(walls)
         figures[f"{name}_ratio_low"], figures[f"{name}_ratio_high"] = walls[0], walls[-1]
-        figures[f"{name}_cpu_ratio"] = statistics.median(
-            s[1] / p[1] for s, p in zip(runs, plain, strict=True)
-        )
+        figures[f"{name}_cpu_ratio"] = statistics.median(r[1] for r in ratios[name])
     print(f"{args.tasks} no-op tasks, {args.rounds} rounds (target: ratio < 1.10)")
-    print("  ratios: median of the per-round ratios to ansible-playbook (lowest-highest)")
+    print("  ratios: median of the ratios to the ansible-playbook runs around each run")
+    print("  (lowest-highest)")
     for name, label in (
         ("ansible_playbook", "ansible-playbook"),
         ("mlcops_command", "mlcops provision"),
@@ -177,10 +189,7 @@ def main() -> int:
             )
         print(line)
     # What mlcops adds on top of the event callback it runs ansible-playbook with.
-    own = statistics.median(
-        m[0] / c[0]
-        for m, c in zip(samples["mlcops_command"], samples["mlcops_callback"], strict=True)
-    )
+    own = figures["mlcops_command_ratio"] / figures["mlcops_callback_ratio"]
     figures["mlcops_over_callback_ratio"] = own
     print(f"  mlcops provision / mlcops_events alone: wall ratio {own:.3f}")
     if args.json:
