@@ -59,8 +59,10 @@ class InlineEventMarkers:
     awx_display writes an event's data to ``job_events/<uuid>-partial.json`` and only the
     uuid in the marker; ansible-runner's reader decodes the marker, then opens the file
     (where there is none, it goes on with what the marker held). Here the marker holds it
-    all: no file is created, read and removed for each event. awx_display's
-    ``MAX_EVENT_RES`` still bounds an event's result, so a marker stays under about a MiB.
+    all: no file is created, read and removed for each event. awx_display still drops a
+    result longer than ``MAX_EVENT_RES`` (700000 characters unless set), which bounds a
+    marker. A reader that stopped taking the marker's data would fail the test that
+    compares these events with awx_display's.
     """
 
     def __init__(self, context: Any, encoder: json.JSONEncoder) -> None:
