@@ -138,12 +138,11 @@ def main() -> int:
             "mlcops_callback": lambda: timed(plain_cmd, lightened_env, root),
         }
         timed(plain_cmd, env, root)  # warm the page cache and Ansible's caches
-        # Every run of a case comes between two runs of plain ansible-playbook, and its ratio
-        # is taken to their mean: the machine's load drifts within seconds, and a case is
-        # compared with what plain ansible-playbook took right before and right after it.
-        # Each round runs every case once, starting one further along each time.
+        # Each round runs every case once, starting one further along each time; plain
+        # ansible-playbook runs before the first case and after each one (see the docstring).
         names = [name for name in cases if name != "ansible_playbook"]
-        order = [n for i in range(args.rounds) for n in names[i % 4 :] + names[: i % 4]]
+        shifts = [i % len(names) for i in range(args.rounds)]
+        order = [n for i in shifts for n in names[i:] + names[:i]]
         plain = [cases["ansible_playbook"]()]
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         ratios: dict[str, list[tuple[float, float]]] = {name: [] for name in names}

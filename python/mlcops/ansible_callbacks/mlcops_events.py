@@ -53,8 +53,8 @@ AWX_DISPLAY: Any = callback_loader.get("awx_display", class_only=True)
 _awx = sys.modules[AWX_DISPLAY.__module__] if AWX_DISPLAY is not None else None
 
 
-class InlineEventMarkers:
-    """awx_display's event markers, each event's data inline and each marker one write.
+class InlineEventData:
+    """awx_display's ``dump_begin``, with the event's data in the marker it writes.
 
     awx_display writes an event's data to ``job_events/<uuid>-partial.json`` and only the
     uuid in the marker; ansible-runner's reader decodes the marker, then opens the file
@@ -69,22 +69,15 @@ class InlineEventMarkers:
         self._context = context
         self._encoder = encoder
 
-    def _write(self, fileobj: TextIO, data: Any, flush: bool = False) -> None:
-        text = base64.b64encode(self._encoder.encode(data).encode()).decode()
-        # The form ansible-runner's OutputEventFilter reads: ESC[K, base64 chunks each
-        # followed by ESC[<length>D, ESC[K. One chunk: there is no terminal to hide it on.
+    def __call__(self, fileobj: TextIO) -> None:
+        """Write the marker that opens the event in context, with its data."""
+        data = self._encoder.encode(self._context.get_begin_dict()).encode()
+        text = base64.b64encode(data).decode()
+        # awx_display's dump() cannot take the encoder the data needs, so the marker is
+        # written here, in the form ansible-runner's OutputEventFilter reads: ESC[K, base64
+        # chunks each followed by ESC[<length>D, ESC[K (one chunk: no terminal to hide it on).
         with self._context.display_lock:
             fileobj.write(f"\x1b[K{text}\x1b[{len(text)}D\x1b[K")
-            if flush:
-                fileobj.flush()
-
-    def begin(self, fileobj: TextIO) -> None:
-        """Write the marker that opens the event in context, with its data."""
-        self._write(fileobj, self._context.get_begin_dict())
-
-    def end(self, fileobj: TextIO) -> None:
-        """Write the marker that closes it."""
-        self._write(fileobj, self._context.get_end_dict(), flush=True)
 
 
 def lighten() -> list[str]:
@@ -99,15 +92,13 @@ def lighten() -> list[str]:
             changed.append("Display.debug")
     context = getattr(_awx, "event_context", None)
     encoder = getattr(_awx, "AnsibleJSONEncoderLocal", None)
-    needed = ("dump_begin", "dump_end", "get_begin_dict", "get_end_dict")
     if (
         encoder
         and hasattr(context, "display_lock")
-        and all(callable(getattr(context, name, None)) for name in needed)
+        and all(callable(getattr(context, name, None)) for name in ("dump_begin", "get_begin_dict"))
     ):
-        markers = InlineEventMarkers(context, encoder())
-        context.dump_begin, context.dump_end = markers.begin, markers.end  # type: ignore[union-attr]
-        changed.append("event_context.dump_begin/dump_end")
+        context.dump_begin = InlineEventData(context, encoder())  # type: ignore[union-attr]
+        changed.append("event_context.dump_begin")
     return changed
 
 
